@@ -1,0 +1,135 @@
+"""Plausible buggy solutions ("mutants"), to prove that the hidden tests bite.
+
+Each notebook has a catalogue ``autograder/mutants/<key>.py`` defining
+``MUTANTS``: one text substitution in one answer cell, plus the graded cells that
+must lose points. A mutant passes the audit when it loses points exactly there.
+
+    python -m course.mutants layers          # audit one notebook's catalogue
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course.grading import NotebookGrade, grade_notebook
+from course.paths import NOTEBOOKS, autograder_dir, source_dir
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One plausible mistake.
+
+    Attributes:
+        name: unique, e.g. ``"fc_backward_missing_transpose"``.
+        answer: grade_id of the answer cell to change.
+        old, new: the substitution; ``old`` must occur exactly once in that cell.
+        fails: grade_ids of every graded cell that must lose points.
+        description: the mistake in words.
+    """
+
+    name: str
+    answer: str
+    old: str
+    new: str
+    fails: tuple[str, ...]
+    description: str = ""
+
+
+def load_mutants(key: str) -> list[Mutant]:
+    """The catalogue of notebook ``key``."""
+    path = autograder_dir() / "mutants" / f"{key}.py"
+    spec = importlib.util.spec_from_file_location(f"course_mutants_{key}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    mutants = list(module.MUTANTS)
+    names = [m.name for m in mutants]
+    if len(names) != len(set(names)):
+        raise ValueError(f"{path}: duplicate mutant names")
+    return mutants
+
+
+def apply(notebook: nbformat.NotebookNode, mutant: Mutant) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` with the mutant's substitution made.
+
+    Raises:
+        ValueError: the answer cell is missing, or ``old`` does not occur exactly once.
+    """
+    mutated = copy.deepcopy(notebook)
+    for cell in mutated.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == mutant.answer:
+            count = cell.source.count(mutant.old)
+            if count != 1:
+                raise ValueError(f"mutant {mutant.name}: {mutant.old!r} occurs {count} times in {mutant.answer}")
+            cell.source = cell.source.replace(mutant.old, mutant.new)
+            return mutated
+    raise ValueError(f"mutant {mutant.name}: no cell with grade_id {mutant.answer}")
+
+
+def _grade_copy(notebook: nbformat.NotebookNode, name: str, env: dict[str, str]) -> NotebookGrade:
+    with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
+        path = Path(folder) / name
+        nbformat.write(notebook, str(path))
+        return grade_notebook(path, env=env)
+
+
+@dataclass
+class MutantResult:
+    mutant: Mutant
+    lost: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return set(self.lost) == set(self.mutant.fails)
+
+
+def audit(key: str, jobs: int = 2, names: list[str] | None = None) -> tuple[NotebookGrade, list[MutantResult]]:
+    """Grade the solution and every mutant of notebook ``key``; report which cells lost points."""
+    env = {"COURSE_AUTOGRADER_DIR": str(autograder_dir()), "COURSE_SOURCE_DIR": str(source_dir())}
+    os.environ.update(env)
+    source = source_dir() / NOTEBOOKS[key]
+    notebook = nbformat.read(str(source), as_version=4)
+    mutants = [m for m in load_mutants(key) if names is None or m.name in names]
+    variants = [apply(notebook, m) for m in mutants]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        baseline_future = pool.submit(_grade_copy, notebook, source.name, env)
+        futures = [pool.submit(_grade_copy, v, source.name, env) for v in variants]
+        baseline = baseline_future.result()
+        grades = [f.result() for f in futures]
+    results = []
+    for mutant, grade in zip(mutants, grades):
+        lost = tuple(gid for gid, cell in grade.cells.items()
+                     if cell.lost and not baseline.cells[gid].lost)
+        results.append(MutantResult(mutant, lost))
+    return baseline, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Audit a notebook's catalogue of buggy solutions.")
+    parser.add_argument("key", choices=sorted(NOTEBOOKS))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", nargs="*", help="mutant names to run")
+    args = parser.parse_args(argv)
+    baseline, results = audit(args.key, args.jobs, args.only)
+    print(f"solution: {baseline.auto_score:g}/{baseline.auto_max:g} in {baseline.seconds:.1f} s")
+    bad = 0
+    for r in results:
+        verdict = "ok " if r.ok else "BAD"
+        bad += not r.ok
+        print(f"{verdict} {r.mutant.name:<44} lost: {', '.join(r.lost) or '-'}"
+              + ("" if r.ok else f"   (expected: {', '.join(r.mutant.fails)})"))
+    print(f"{len(results) - bad}/{len(results)} mutants behave")
+    return 1 if bad or baseline.auto_score < baseline.auto_max else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Load the definitions (functions, classes, imports, constants) from another notebook.
+
+Later notebooks reuse what a student wrote earlier, e.g. notebook 4 builds a
+network from the layers of notebook 2::
+
+    from hwlib.nbimport import import_notebook
+    import_notebook("02_layers.ipynb", names=["fc_forward", "fc_backward"], into=globals())
+
+Only definitions run: imports, ``def``, ``class`` and UPPER_CASE constant
+assignments. Training loops, plots and tests in the other notebook do not.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from pathlib import Path
+from typing import Any, Iterable, MutableMapping
+
+import nbformat
+
+_KEPT_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _is_constant_assignment(node: ast.stmt) -> bool:
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets = [node.target]
+    return bool(targets) and all(isinstance(t, ast.Name) and t.id.isupper() for t in targets)
+
+
+def definitions_source(cell_source: str) -> str:
+    """The definitions in one code cell as plain Python (magics and shell lines removed).
+
+    Raises:
+        SyntaxError: when the cell is not valid Python.
+    """
+    lines = [line for line in cell_source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    tree = ast.parse("\n".join(lines))
+    kept = [node for node in tree.body if isinstance(node, _KEPT_NODES) or _is_constant_assignment(node)]
+    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
+
+
+def import_notebook(
+    path: str | Path,
+    *,
+    names: Iterable[str] | None = None,
+    into: MutableMapping[str, Any] | None = None,
+    module_name: str | None = None,
+) -> types.ModuleType:
+    """Execute the definitions of a notebook and return them as a module.
+
+    Args:
+        path: the ``.ipynb`` file (relative paths are resolved from the current directory).
+        names: when given, these names must exist (a clear error lists the missing ones)
+            and only they are copied into ``into``.
+        into: a namespace (e.g. ``globals()``) to copy the definitions into.
+        module_name: name of the returned module (default: the file's stem).
+
+    Returns:
+        A module whose attributes are the notebook's definitions.
+
+    Raises:
+        FileNotFoundError: the notebook does not exist (names the path).
+        SyntaxError: a cell of the notebook does not parse (names the cell).
+        ImportError: a requested name is not defined in the notebook.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"cannot import definitions from {path}: no such notebook. Keep the course notebooks "
+            f"together in one folder and run this notebook from that folder."
+        )
+    notebook = nbformat.read(str(path), as_version=4)
+    module = types.ModuleType(module_name or path.stem.replace("-", "_"))
+    module.__file__ = str(path)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            code = definitions_source(cell.source)
+        except SyntaxError as error:
+            raise SyntaxError(f"{path.name}, code cell {index}: {error.msg} (line {error.lineno}); fix that cell first") from None
+        if code.strip():
+            exec(compile(code, f"{path.name}[cell {index}]", "exec"), module.__dict__)
+    if names is not None:
+        names = list(names)
+        missing = [name for name in names if name not in module.__dict__]
+        if missing:
+            raise ImportError(f"{path.name} does not define {', '.join(missing)}; finish those questions there first")
+    if into is not None:
+        chosen = names if names is not None else [k for k in module.__dict__ if not k.startswith("__")]
+        for name in chosen:
+            into[name] = module.__dict__[name]
+    return module
