@@ -201,13 +201,14 @@ def test_plot_fit_losses_is_log_scale_with_a_dashed_target_line(fitted_logger, t
 
 def test_plot_fit_losses_marks_divergence_quietly(capfd):
     logger = FitLogger()
-    for step, loss in enumerate([1.0, 10.0, 1e200, np.inf, np.nan]):
+    for step, loss in enumerate([1.0, 10.0, 1e50, 1e300, np.inf, np.nan]):
         logger.log(step, loss, np.eye(2), np.zeros(2))
     fig, ax = plt.subplots()
     assert plot_fit_losses(logger, ax=ax) is fig
     fig.canvas.draw()
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert any("not finite from step 3" in label for label in labels)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["loss"].get_ydata(), [1.0, 10.0, 1e50])
+    assert any(label.startswith("diverged from step 3") for label in lines)
     assert capfd.readouterr().err == ""
 
 
@@ -290,3 +291,15 @@ def test_affine_helpers_write_nothing_to_stderr(fitted_logger, data, tmp_path, c
     plot_fit(*data, *fitted_logger.params[-1])
     make_fit_animation(fitted_logger, *data, tmp_path / "fit.gif", max_frames=4)
     assert capfd.readouterr().err == ""
+
+
+def test_affine_fit_explorer_sends_its_figure_at_once_under_the_inline_backend(data, monkeypatch):
+    """ipywidgets only flushes for the backend's long name; matplotlib now says "inline"."""
+    import matplotlib_inline.backend_inline as inline
+
+    monkeypatch.setenv("HWLIB_HEADLESS", "1")
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "inline")
+    flushed = []
+    monkeypatch.setattr(inline, "flush_figures", lambda: flushed.append(len(plt.get_fignums())))
+    affine_fit_explorer(gradient_descent, *data)
+    assert flushed == [1]

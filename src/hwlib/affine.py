@@ -15,6 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import PillowWriter
@@ -28,6 +29,13 @@ from hwlib.widgets import explore
 
 #: The handout's goal for the final loss.
 TARGET_LOSS = 1e-4
+
+#: Resolution of the GIF frames (about 0.9 MB for 45 frames).
+ANIMATION_DPI = 90
+
+#: Larger losses are marked as diverged rather than drawn (a log axis reaching
+#: towards 1e308 overflows inside matplotlib and warns on stderr).
+_LARGEST_DRAWN_LOSS = 1e100
 
 _DATA_FILE = "affine_correspondences.npz"
 _TARGET_STYLE = dict(s=36, facecolors="none", edgecolors="tab:blue", linewidths=1.2, label="targets p'")
@@ -45,15 +53,21 @@ def load_correspondences() -> tuple[np.ndarray, np.ndarray]:
             return np.array(data["P"], dtype=np.float64), np.array(data["P_prime"], dtype=np.float64)
 
 
-def _as_parameter(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+def _as_parameter(where: str, name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """A float64 copy of ``value`` with the given shape, or a readable ValueError."""
     array = np.array(value, dtype=np.float64)
     if array.shape != shape:
         raise ValueError(
-            f"{name} has shape {array.shape}; expected {shape}. "
+            f"{where}: {name} has shape {array.shape}; expected {shape}. "
             "Hint: S is the 2x2 matrix and t the length-2 vector of p' = S p + t."
         )
     return array
+
+
+_EMPTY_LOGGER_MESSAGE = (
+    "the FitLogger has no entries. Hint: inside your gradient-descent loop, call "
+    "logger.log(step, loss, S, t) when logger is not None."
+)
 
 
 class FitLogger:
@@ -82,7 +96,8 @@ class FitLogger:
                 f"FitLogger.log: loss has shape {loss_array.shape}; expected a single number. "
                 "Hint: the loss is the mean over all N points of the squared distances."
             )
-        entry = (int(step), float(loss_array.reshape(())), _as_parameter("S", S, (2, 2)), _as_parameter("t", t, (2,)))
+        entry = (int(step), float(loss_array.reshape(())), _as_parameter("FitLogger.log", "S", S, (2, 2)),
+                 _as_parameter("FitLogger.log", "t", t, (2,)))
         self._latest = entry
         if entry[0] % self.every == 0:
             self._kept.append(entry)
@@ -120,12 +135,6 @@ class FitLogger:
         return f"FitLogger(every={self.every}, {len(self)} entries, final loss {self.final_loss:.4g})"
 
 
-_EMPTY_LOGGER_MESSAGE = (
-    "the FitLogger has no entries. Hint: inside your gradient-descent loop, call "
-    "logger.log(step, loss, S, t) when logger is not None."
-)
-
-
 def _require_entries(logger: FitLogger) -> None:
     if len(logger) == 0:
         raise ValueError(_EMPTY_LOGGER_MESSAGE)
@@ -144,18 +153,21 @@ def plot_fit_losses(logger: FitLogger, path: str | Path | None = None, ax: Axes 
         fig = ax.figure
     steps = np.asarray(logger.steps)
     losses = np.asarray(logger.losses)
-    drawable = np.isfinite(losses) & (losses > 0)
+    with np.errstate(invalid="ignore"):
+        diverged = ~np.isfinite(losses) | (losses > _LARGEST_DRAWN_LOSS)
+    drawable = ~diverged & (losses > 0)
     ax.plot(steps[drawable], losses[drawable], color="tab:blue", lw=1.8, label="loss")
     ax.axhline(TARGET_LOSS, color="tab:red", ls="--", lw=1.2, label=f"target {TARGET_LOSS:g}")
-    if not np.all(np.isfinite(losses)):
-        first_bad = steps[~np.isfinite(losses)][0]
+    if np.any(diverged):
+        first_bad = steps[diverged][0]
         ax.axvline(first_bad, color="black", ls=":", lw=1.2,
-                   label=f"loss not finite from step {first_bad} (learning rate too large?)")
+                   label=f"diverged from step {first_bad}: loss > {_LARGEST_DRAWN_LOSS:g} or not finite")
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (log scale)")
     ax.set_title("Gradient descent on the affine fit")
-    ax.grid(True, which="both", alpha=0.25)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="minor", alpha=0.1)
     ax.legend()
     save_figure(fig, path)
     return fig
@@ -195,8 +207,8 @@ def plot_fit(P: np.ndarray, P_prime: np.ndarray, S: np.ndarray, t: np.ndarray, a
     Inputs: P, P_prime of shape (N, 2); S (2, 2); t (2,); ``ax`` to draw into.
     Output: the Figure.
     """
-    S = _as_parameter("S", S, (2, 2))
-    t = _as_parameter("t", t, (2,))
+    S = _as_parameter("plot_fit", "S", S, (2, 2))
+    t = _as_parameter("plot_fit", "t", t, (2,))
     P, P_prime = np.asarray(P, dtype=float), np.asarray(P_prime, dtype=float)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 5), layout="constrained")
@@ -231,6 +243,19 @@ def _frame_indices(count: int, max_frames: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], spaced, [count - 1]]))
 
 
+def _animation_figure(xlim: tuple[float, float], ylim: tuple[float, float], height: float = 3.8) -> Figure:
+    """A figure (not registered with pyplot, so never shown inline) whose one axes fits the data's aspect ratio.
+
+    Margins are fixed in inches so the axes does not move between frames.
+    """
+    width = height * (xlim[1] - xlim[0]) / (ylim[1] - ylim[0])
+    left, right, bottom, top = 0.7, 0.25, 0.85, 0.45
+    fig = Figure(figsize=(left + width + right, bottom + height + top))
+    fig_width, fig_height = fig.get_size_inches()
+    fig.add_axes((left / fig_width, bottom / fig_height, width / fig_width, height / fig_height))
+    return fig
+
+
 def make_fit_animation(
     logger: FitLogger,
     P: np.ndarray,
@@ -255,21 +280,20 @@ def make_fit_animation(
     frames = [_predictions(P, *params[i]) for i in chosen]
     xlim, ylim = _view_limits(P_prime, *(_bounded(frame, P_prime) for frame in frames))
 
-    fig = Figure(figsize=(5, 5), dpi=80)  # not registered with pyplot: never shown inline
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.9)
+    fig = _animation_figure(xlim, ylim)
+    ax = fig.axes[0]
     residuals = LineCollection(_residual_segments(frames[0], P_prime), **_RESIDUAL_STYLE)
     ax.add_collection(residuals)
     ax.scatter(P_prime[:, 0], P_prime[:, 1], **_TARGET_STYLE)
     moving = ax.scatter(frames[0][:, 0], frames[0][:, 1], **_PREDICTION_STYLE)
     _style_point_axes(ax, xlim, ylim)
-    ax.legend(loc="lower right", fontsize=9)
+    fig.legend(loc="lower center", ncols=2, fontsize=9, frameon=False)
     title = ax.set_title("")
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = PillowWriter(fps=fps)
-    with writer.saving(fig, str(path), dpi=80):
+    with writer.saving(fig, str(path), dpi=ANIMATION_DPI):
         for index, predictions in zip(chosen, frames):
             moving.set_offsets(predictions)
             residuals.set_segments(_residual_segments(predictions, P_prime))
@@ -308,7 +332,8 @@ def affine_fit_explorer(fit_fn: Callable[..., tuple[np.ndarray, np.ndarray]], P:
                                 learning_rate=learning_rate, steps=step_count, logger=logger)
         seconds = time.perf_counter() - started
         _require_entries(logger)
-        fig, (loss_ax, fit_ax) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+        fig, (loss_ax, fit_ax) = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained",
+                                              gridspec_kw={"width_ratios": (1.4, 1)})
         plot_fit_losses(logger, ax=loss_ax)
         plot_fit(P, P_prime, S, t, ax=fit_ax)
         verdict = "below" if logger.final_loss < TARGET_LOSS else "not below"

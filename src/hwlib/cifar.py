@@ -148,6 +148,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     _ALLOWED = {
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3
         *((module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
           for name in ("_reconstruct", "scalar")),
         *((module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")),
@@ -178,7 +179,7 @@ def _bad_file(path: Path, problem: str) -> DatasetError:
 
 
 def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One batch file -> (images uint8 (n, 32, 32, 3), labels int64 (n,))."""
+    """One batch file -> (rows uint8 (n, 3072), labels int64 (n,)), validated."""
     batch = _unpickle(path)
     if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
         found = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
@@ -195,8 +196,12 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise _bad_file(path, f"{labels.shape} labels for {data.shape[0]} images")
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise _bad_file(path, f"labels range over {labels.min()}..{labels.max()}, expected 0..{NUM_CLASSES - 1}")
-    # Rows are channel-major (1024 red, 1024 green, 1024 blue); images are wanted channel-last.
-    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+    return data, labels
+
+
+def _rows_to_images(rows: np.ndarray) -> np.ndarray:
+    """(n, 3072) channel-major rows (1024 red, 1024 green, 1024 blue) -> C-ordered (n, 32, 32, 3)."""
+    return np.ascontiguousarray(rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
 
 
 def _read_class_names(path: Path) -> list[str]:
@@ -210,11 +215,11 @@ def _read_class_names(path: Path) -> list[str]:
 def _read_folder(folder: Path) -> dict[str, Any]:
     """All batches of an extracted ``cifar-10-batches-py`` folder as arrays."""
     train = [_read_batch(folder / name) for name in TRAIN_BATCHES]
-    X_test, y_test = _read_batch(folder / TEST_BATCH)
+    test_rows, y_test = _read_batch(folder / TEST_BATCH)
     return {
-        "X_train": np.concatenate([images for images, _ in train]),
+        "X_train": _rows_to_images(np.concatenate([rows for rows, _ in train])),
         "y_train": np.concatenate([labels for _, labels in train]),
-        "X_test": np.ascontiguousarray(X_test),
+        "X_test": _rows_to_images(test_rows),
         "y_test": y_test,
         "class_names": _read_class_names(folder / META_FILE),
     }

@@ -23,7 +23,7 @@ import inspect
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 

@@ -99,7 +99,8 @@ def numeric_gradient_array(
         x[idx] = old - h
         neg = np.asarray(f(x), dtype=np.float64)
         x[idx] = old
-        grad[idx] = np.sum((pos - neg) * grad_out) / (2 * h)
+        with np.errstate(invalid="ignore", over="ignore"):
+            grad[idx] = np.sum((pos - neg) * grad_out) / (2 * h)
         it.iternext()
     return grad
 

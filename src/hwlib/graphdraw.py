@@ -26,9 +26,10 @@ import io
 import logging
 import math
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -555,7 +556,6 @@ class _Edge:
     tail_port: tuple[int, int] | None
     head_port: tuple[int, int] | None
     arrow: bool
-    neighbours: list[tuple[tuple[str, Any], float]] = field(default_factory=list)
 
 
 class _TextMeter:
@@ -572,6 +572,32 @@ class _TextMeter:
         prop = FontProperties(family=_FONT, size=points, **font)
         width, height, _ = self._renderer.get_text_width_height_descent(text or " ", prop, ismath=False)
         return width / 72.0, height / 72.0
+
+
+@dataclass(frozen=True)
+class _LabelMetrics:
+    """Sizes (inches) shared by every variable label, so rows line up."""
+
+    name_height: float
+    number_height: float
+    box_pad: float  # padding of the box drawn around an input's name
+
+    @classmethod
+    def measure(cls, meter: _TextMeter) -> _LabelMetrics:
+        return cls(
+            name_height=meter.size("Xy", _NAME_SIZE, style="italic")[1],
+            number_height=meter.size("0.5", _NUMBER_SIZE)[1],
+            box_pad=_INPUT_PAD * _NAME_SIZE / 72,
+        )
+
+    def number_offset(self, is_input: bool) -> float:
+        """Distance from the line to the centre of the value/gradient text."""
+        return self.name_height / 2 + (self.box_pad if is_input else 0.0) + 0.05 + self.number_height / 2
+
+    def half_height(self, is_input: bool, with_numbers: bool) -> float:
+        if with_numbers:
+            return self.number_offset(is_input) + self.number_height / 2 + 0.02
+        return self.name_height / 2 + (self.box_pad if is_input else 0.0) + 0.04
 
 
 def _port_angle(slot: int, count: int) -> float:
@@ -601,16 +627,15 @@ def _layered_layout(
     for v in graph.inputs:  # pull each leaf next to its first reader
         layer[("var", v)] = min(layer[("op", op_index[o.name])] for o in graph.consumers(v)) - 1
 
-    number_rows = 0.0
-    if values or grads:
-        number_rows = meter.size("0", _NUMBER_SIZE)[1] + 0.09
+    metrics = _LabelMetrics.measure(meter)
+    inputs = set(graph.inputs)
     nodes: dict[tuple[str, Any], _Node] = {}
     for v in graph.variables:
-        box = 2 * _INPUT_PAD * _NAME_SIZE / 72 if v in graph.inputs else 0.0
+        box = 2 * metrics.box_pad if v in inputs else 0.0
         widths = [meter.size(v, _NAME_SIZE, style="italic")[0] + 0.12 + box]
         widths += [meter.size(t, _NUMBER_SIZE)[0] for t in (values.get(v), grads.get(v)) if t]
-        name_height = meter.size(v, _NAME_SIZE)[1] + 0.08
-        nodes[("var", v)] = _Node(("var", v), layer[("var", v)], max(widths) / 2, name_height / 2 + number_rows)
+        half_height = metrics.half_height(v in inputs, bool(values or grads))
+        nodes[("var", v)] = _Node(("var", v), layer[("var", v)], max(widths) / 2, half_height)
     for k, op in enumerate(graph.ops):
         radius = _op_radius(meter, op.label)
         nodes[("op", k)] = _Node(("op", k), layer[("op", k)], radius, radius)
@@ -666,12 +691,12 @@ def _order_columns(nodes: dict[tuple[str, Any], _Node], edges: list[_Edge]) -> l
     hops = _segments(edges)
 
     def crossings(order: list[list[tuple[str, Any]]]) -> int:
-        where = {key: (i, k) for order_col in order for i, key in enumerate(order_col) for k in [0]}
+        where = {key: i for column in order for i, key in enumerate(column)}
         per_gap: dict[int, list[tuple[float, float]]] = {}
         for left, left_rank, right, right_rank in hops:
             gap = nodes[left].layer
             per_gap.setdefault(gap, []).append(
-                (where[left][0] + 0.01 * left_rank, where[right][0] + 0.01 * right_rank)
+                (where[left] + 0.01 * left_rank, where[right] + 0.01 * right_rank)
             )
         total = 0
         for lines in per_gap.values():
@@ -681,13 +706,14 @@ def _order_columns(nodes: dict[tuple[str, Any], _Node], edges: list[_Edge]) -> l
                         total += 1
         return total
 
-    def sweep(order: list[list[tuple[str, Any]]], downward: bool) -> None:
-        sequence = range(1, depth) if downward else range(depth - 2, -1, -1)
+    def sweep(order: list[list[tuple[str, Any]]], rightward: bool) -> None:
+        """Sort each column by the mean position of its neighbours in the previous column."""
+        sequence = range(1, depth) if rightward else range(depth - 2, -1, -1)
         for col in sequence:
-            reference = {key: i for i, key in enumerate(order[col - 1 if downward else col + 1])}
+            reference = {key: i for i, key in enumerate(order[col - 1 if rightward else col + 1])}
             score: dict[tuple[str, Any], list[float]] = {}
             for left, left_rank, right, right_rank in hops:
-                mine, other, rank = (right, left, left_rank) if downward else (left, right, right_rank)
+                mine, other, rank = (right, left, left_rank) if rightward else (left, right, right_rank)
                 if other in reference and nodes[mine].layer == col:
                     score.setdefault(mine, []).append(reference[other] + 0.2 * rank)
             current = {key: i for i, key in enumerate(order[col])}
@@ -697,7 +723,7 @@ def _order_columns(nodes: dict[tuple[str, Any], _Node], edges: list[_Edge]) -> l
     best_crossings = crossings(best)
     trial = [list(col) for col in columns]
     for round_ in range(8):
-        sweep(trial, downward=round_ % 2 == 0)
+        sweep(trial, rightward=round_ % 2 == 0)
         count = crossings(trial)
         if count < best_crossings:
             best, best_crossings = [list(col) for col in trial], count
@@ -774,10 +800,8 @@ def _ordered_fit(wanted: list[float], gaps: list[float]) -> list[float]:
 
 
 def _build_figure(graph: CompGraph, values: dict[str, str], grads: dict[str, str]) -> Any:
-    """A matplotlib Figure (not registered with pyplot) drawing the graph."""
+    """A matplotlib Figure (not registered with pyplot, so never shown twice)."""
     from matplotlib.figure import Figure
-    from matplotlib.patches import Circle, FancyArrowPatch
-    from matplotlib.path import Path as MplPath
 
     meter = _TextMeter()
     nodes, edges = _layered_layout(graph, values, grads, meter)
@@ -785,92 +809,132 @@ def _build_figure(graph: CompGraph, values: dict[str, str], grads: dict[str, str
     right = max(n.x + n.half_width for n in nodes.values()) + _MARGIN
     bottom = min(n.y - n.half_height for n in nodes.values()) - _MARGIN
     top = max(n.y + n.half_height for n in nodes.values()) + _MARGIN
-    header = 0.0
-    if graph.title:
-        header += meter.size(graph.title, 13, weight="bold")[1] + 0.2
-    legend = values or grads
-    if legend:
-        header += meter.size("0", 9)[1] + 0.12
-    width, height = right - left, top - bottom + header
-    figure = Figure(figsize=(width, height), dpi=110, facecolor="white")
+    header = _header_lines(graph.title, bool(values or grads))
+    header_height = sum(0.1 + meter.size(line, size, weight=weight)[1] for line, size, weight in header)
+    header_width = max((meter.size(line, size, weight=weight)[0] for line, size, weight in header), default=0)
+    spare = max(0.0, header_width + 2 * _MARGIN - (right - left)) / 2
+    left, right = left - spare, right + spare
+    if header:
+        top += header_height + 0.05
+
+    figure = Figure(figsize=(right - left, top - bottom), dpi=110, facecolor="white")
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(left, right)
-    axes.set_ylim(bottom, top + header)
+    axes.set_ylim(bottom, top)
     axes.set_axis_off()
 
-    def text(x: float, y: float, content: str, ha: str = "center", **style: Any) -> None:
-        axes.text(x, y, content, ha=ha, va="center", family=_FONT, parse_math=False, **style)
+    y = top - 0.05
+    for line, size, weight in header:
+        line_height = meter.size(line, size, weight=weight)[1]
+        y -= 0.1 + line_height / 2
+        if line == _LEGEND:  # two colours on one centred line
+            x = (left + right) / 2 - meter.size(line, size)[0] / 2
+            _text(axes, x, y, _LEGEND_VALUE, ha="left", size=size, color=VALUE_COLOR)
+            x = (left + right) / 2 + meter.size(line, size)[0] / 2
+            _text(axes, x, y, _LEGEND_GRAD, ha="right", size=size, color=GRAD_COLOR)
+        else:
+            _text(axes, (left + right) / 2, y, line, size=size, weight=weight, color=_INK)
+        y -= line_height / 2
 
-    y_text = top + header
-    if graph.title:
-        y_text -= 0.15 + meter.size(graph.title, 13, weight="bold")[1] / 2
-        text((left + right) / 2, y_text, graph.title, size=13, weight="bold", color=_INK)
-        y_text -= meter.size(graph.title, 13, weight="bold")[1] / 2
-    if legend:
-        y_text -= 0.06 + meter.size("0", 9)[1] / 2
-        mid = (left + right) / 2
-        text(mid - 0.1, y_text, "value (above)", ha="right", size=9, color=VALUE_COLOR)
-        text(mid + 0.1, y_text, "gradient of the output (below)", ha="left", size=9, color=GRAD_COLOR)
-
-    inputs, outputs = set(graph.inputs), set(graph.outputs)
-    name_half_width = {}
-    for key, node in nodes.items():
-        kind, ident = key
-        if kind == "op":
-            label = graph.ops[ident].label
-            shape = Circle((node.x, node.y), node.half_width)
-            shape.set(facecolor=_OP_FILL, edgecolor=_INK, linewidth=1.3, zorder=3)
-            axes.add_patch(shape)
-            text(node.x, node.y, label, size=_OP_SIZE, color=_INK, zorder=4)
-        elif kind == "var":
-            name_w, name_h = meter.size(ident, _NAME_SIZE, style="italic")
-            name_half_width[ident] = name_w / 2 + 0.05
-            box = None
-            if ident in inputs:
-                box = {"boxstyle": f"round,pad={_INPUT_PAD}", "facecolor": _INPUT_FILL, "edgecolor": "#8a8a8a"}
-                name_half_width[ident] += _INPUT_PAD * _NAME_SIZE / 72
-            weight = "bold" if ident in outputs else "normal"
-            text(node.x, node.y, ident, size=_NAME_SIZE, style="italic", weight=weight, color=_INK, bbox=box, zorder=4)
-            offset = name_h / 2 + 0.05 + meter.size("0", _NUMBER_SIZE)[1] / 2 + 0.04
-            if ident in values:
-                text(node.x, node.y + offset, values[ident], size=_NUMBER_SIZE, color=VALUE_COLOR, zorder=4)
-            if ident in grads:
-                text(node.x, node.y - offset, grads[ident], size=_NUMBER_SIZE, color=GRAD_COLOR, zorder=4)
-
+    name_half_width = _draw_nodes(axes, graph, nodes, values, grads, meter)
     for edge in edges:
-        points = []
-        for i, key in enumerate(edge.chain):
-            node = nodes[key]
-            if key[0] == "op" and i == 0:  # leaves an op on its right side
-                angle = _port_angle(*edge.tail_port)
-                direction = (math.cos(angle), math.sin(angle))
-                points.append(((node.x + node.half_width * direction[0], node.y + node.half_width * direction[1]), direction))
-            elif key[0] == "op":  # enters an op on its left side, heading for the centre
-                angle = _port_angle(*edge.head_port)
-                direction = (math.cos(angle), -math.sin(angle))
-                points.append(((node.x - node.half_width * direction[0], node.y - node.half_width * direction[1]), direction))
-            elif key[0] == "var":
-                side = 1.0 if i == 0 else -1.0
-                points.append(((node.x + side * name_half_width[key[1]], node.y), (1.0, 0.0)))
-            else:
-                points.append(((node.x, node.y), (1.0, 0.0)))
-        vertices = [points[0][0]]
-        codes = [MplPath.MOVETO]
-        for (start, start_dir), (end, end_dir) in zip(points, points[1:]):
-            reach = 0.45 * abs(end[0] - start[0]) + 0.05
-            vertices += [
-                (start[0] + start_dir[0] * reach, start[1] + start_dir[1] * reach),
-                (end[0] - end_dir[0] * reach, end[1] - end_dir[1] * reach),
-                end,
-            ]
-            codes += [MplPath.CURVE4] * 3
-        arrow = FancyArrowPatch(
-            path=MplPath(vertices, codes),
-            arrowstyle="-|>" if edge.arrow else "-",
-            mutation_scale=11,
-            linewidth=1.2,
-            color=_INK,
-            zorder=2,
-        )
-        axes.add_patch(arrow)
+        _draw_edge(axes, edge, nodes, name_half_width)
     return figure
+
+
+_LEGEND_GRAD = "gradient of the output (below)"
+_LEGEND_VALUE = "value (above)"
+_LEGEND = _LEGEND_VALUE + " " * 6 + _LEGEND_GRAD
+
+
+def _header_lines(title: str, with_legend: bool) -> list[tuple[str, float, str]]:
+    """(text, font size, weight) of the lines above the graph."""
+    lines = [(title, 13.0, "bold")] if title else []
+    if with_legend:
+        lines.append((_LEGEND, 9.0, "normal"))
+    return lines
+
+
+def _text(axes: Any, x: float, y: float, content: str, ha: str = "center", **style: Any) -> None:
+    axes.text(x, y, content, ha=ha, va="center", family=_FONT, parse_math=False, **style)
+
+
+def _draw_nodes(
+    axes: Any,
+    graph: CompGraph,
+    nodes: dict[tuple[str, Any], _Node],
+    values: dict[str, str],
+    grads: dict[str, str],
+    meter: _TextMeter,
+) -> dict[str, float]:
+    """Draw op circles and variable labels; returns each variable's half line gap."""
+    from matplotlib.patches import Circle
+
+    metrics = _LabelMetrics.measure(meter)
+    inputs, outputs = set(graph.inputs), set(graph.outputs)
+    name_half_width: dict[str, float] = {}
+    for (kind, ident), node in nodes.items():
+        if kind == "op":
+            circle = Circle((node.x, node.y), node.half_width, facecolor=_OP_FILL, edgecolor=_INK, linewidth=1.3)
+            circle.set_zorder(3)
+            axes.add_patch(circle)
+            _text(axes, node.x, node.y, graph.ops[ident].label, size=_OP_SIZE, color=_INK, zorder=4)
+        elif kind == "var":
+            is_input = ident in inputs
+            box = None
+            if is_input:
+                box = {"boxstyle": f"round,pad={_INPUT_PAD}", "facecolor": _INPUT_FILL, "edgecolor": "#8a8a8a"}
+            weight = "bold" if ident in outputs else "normal"
+            _text(axes, node.x, node.y, ident, size=_NAME_SIZE, style="italic", weight=weight, color=_INK, bbox=box, zorder=4)
+            name_width = meter.size(ident, _NAME_SIZE, style="italic", weight=weight)[0]
+            name_half_width[ident] = name_width / 2 + 0.05 + (metrics.box_pad if is_input else 0.0)
+            offset = metrics.number_offset(is_input)
+            if ident in values:
+                _text(axes, node.x, node.y + offset, values[ident], size=_NUMBER_SIZE, color=VALUE_COLOR, zorder=4)
+            if ident in grads:
+                _text(axes, node.x, node.y - offset, grads[ident], size=_NUMBER_SIZE, color=GRAD_COLOR, zorder=4)
+    return name_half_width
+
+
+def _draw_edge(
+    axes: Any, edge: _Edge, nodes: dict[tuple[str, Any], _Node], name_half_width: dict[str, float]
+) -> None:
+    """One smooth line (cubic Bezier pieces, horizontal at labels and bends), arrow at the end."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path as MplPath
+
+    stops: list[tuple[tuple[float, float], tuple[float, float]]] = []  # (point, heading)
+    last = len(edge.chain) - 1
+    for i, key in enumerate(edge.chain):
+        node = nodes[key]
+        if key[0] == "op" and i == 0:  # leave the circle on its right side
+            angle = _port_angle(*edge.tail_port)
+            heading = (math.cos(angle), math.sin(angle))
+            stops.append(((node.x + node.half_width * heading[0], node.y + node.half_width * heading[1]), heading))
+        elif key[0] == "op":  # enter the circle on its left side, heading for the centre
+            angle = _port_angle(*edge.head_port)
+            heading = (math.cos(angle), -math.sin(angle))
+            stops.append(((node.x - node.half_width * heading[0], node.y - node.half_width * heading[1]), heading))
+        elif key[0] == "var":
+            gap = name_half_width[key[1]] + (0.03 if i == last else 0.0)
+            stops.append(((node.x + (gap if i == 0 else -gap), node.y), (1.0, 0.0)))
+        else:
+            stops.append(((node.x, node.y), (1.0, 0.0)))
+    vertices = [stops[0][0]]
+    for (start, start_heading), (end, end_heading) in zip(stops, stops[1:]):
+        reach = 0.45 * abs(end[0] - start[0]) + 0.05
+        vertices += [
+            (start[0] + start_heading[0] * reach, start[1] + start_heading[1] * reach),
+            (end[0] - end_heading[0] * reach, end[1] - end_heading[1] * reach),
+            end,
+        ]
+    codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(vertices) - 1)
+    line = FancyArrowPatch(
+        path=MplPath(vertices, codes),
+        arrowstyle="-|>" if edge.arrow else "-",
+        mutation_scale=11,
+        linewidth=1.2,
+        color=_INK,
+        zorder=2,
+    )
+    axes.add_patch(line)

@@ -15,7 +15,7 @@ from hwlib.runtime import has_interactive_frontend
 SliderSpec = tuple[float, float, float, float]
 
 
-def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: SliderSpec) -> Any:
+def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: SliderSpec) -> None:
     """Show ``render(**values)`` under one float slider per keyword.
 
     Args:
@@ -24,23 +24,92 @@ def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: 
         **sliders: name -> (min, max, step, default).
 
     Returns:
-        The ipywidgets ``interactive`` object, or ``render``'s return value when
-        there is no interactive frontend (headless execution).
+        None. The widget is displayed here (returning it too would make Jupyter
+        show it twice when the call ends a cell); headless, ``render`` runs once.
     """
     defaults = {name: spec[3] for name, spec in sliders.items()}
+
+    def redraw(**values: float) -> None:
+        render(**values)
+        _flush_inline_figures()
+
     if not has_interactive_frontend():
-        return render(**defaults)
+        redraw(**defaults)
+        return None
     try:
         import ipywidgets
         from IPython.display import display
     except ImportError:  # pragma: no cover - ipywidgets is a dependency
-        return render(**defaults)
+        redraw(**defaults)
+        return None
     controls = {
         name: ipywidgets.FloatSlider(
             min=lo, max=hi, step=step, value=value, description=name, continuous_update=continuous
         )
         for name, (lo, hi, step, value) in sliders.items()
     }
-    widget = ipywidgets.interactive(render, **controls)
-    display(widget)
-    return widget
+    display(ipywidgets.interactive(redraw, **controls))
+    return None
+
+
+def _flush_inline_figures() -> None:
+    """Send open matplotlib figures into the widget's output now.
+
+    ipywidgets flushes figures inside ``interactive`` only when matplotlib reports
+    the inline backend's long name; recent matplotlib reports "inline", so without
+    this a redrawn figure would appear below the widget, once, when the cell ends.
+    """
+    import matplotlib
+
+    if matplotlib.get_backend() not in {"inline", "module://matplotlib_inline.backend_inline"}:
+        return
+    from matplotlib_inline.backend_inline import flush_figures
+
+    flush_figures()
+
+
+#: Slider defaults of the sigmoid-neuron explorer: w = [1, 3, -2], x = [5, 8].
+SIGMOID_NEURON_DEFAULTS = {"w0": 1.0, "w1": 3.0, "w2": -2.0, "x0": 5.0, "x1": 8.0}
+
+
+def sigmoid_neuron_explorer(
+    forward_backward: Callable[[float, float, float, float, float], tuple[dict, dict]],
+    graph: "hwlib.graphdraw.CompGraph",  # noqa: F821 - imported lazily below
+    defaults: dict[str, float] | None = None,
+) -> Any:
+    """Sliders for w0, w1, w2, x0, x1 that redraw the student's sigmoid-neuron graph.
+
+    Args:
+        forward_backward: the student's function ``(w0, w1, w2, x0, x1) ->
+            (values, grads)``, two dicts keyed by the variable names of ``graph``.
+        graph: the student's CompGraph of f(x, w) = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))).
+        defaults: slider start values overriding ``SIGMOID_NEURON_DEFAULTS``.
+
+    Returns:
+        The ipywidgets ``interactive`` object; headless (grading, nbconvert) the
+        graph is drawn once with the default values and None is returned.
+        Each slider change clears the previous drawing (ipywidgets does this).
+    """
+    from IPython.display import display
+
+    start = dict(SIGMOID_NEURON_DEFAULTS)
+    unknown = sorted(set(defaults or {}) - set(start))
+    if unknown:
+        raise ValueError(
+            f"defaults has unknown key(s) {unknown}; the sliders are {list(start)}. Hint: check the spelling."
+        )
+    start.update({name: float(value) for name, value in (defaults or {}).items()})
+
+    def render(w0: float, w1: float, w2: float, x0: float, x1: float) -> None:
+        result = forward_backward(w0, w1, w2, x0, x1)
+        if not (isinstance(result, tuple) and len(result) == 2 and all(isinstance(d, dict) for d in result)):
+            raise TypeError(
+                f"forward_backward({w0}, {w1}, {w2}, {x0}, {x1}) should return (values, grads), two dicts "
+                f"keyed by variable names; it returned {type(result).__name__}: {result!r:.120}. "
+                "Hint: end your function with `return values, grads`."
+            )
+        values, grads = result
+        display(graph.draw(values, grads))
+
+    sliders = {name: (-5.0, 10.0, 0.1, value) for name, value in start.items()}
+    return explore(render, **sliders)

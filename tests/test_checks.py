@@ -1,0 +1,68 @@
+"""Student-facing check messages: which input, what was expected, what came back, a hint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwlib.checks import CheckFailed, describe, expect_close, expect_gradcheck, expect_true, passed, run
+from hwlib.gradcheck import CheckRow, GradCheckReport
+
+
+def test_expect_close_message_has_four_parts():
+    x = np.array([[1.0, 2.0]])
+    with pytest.raises(CheckFailed) as info:
+        expect_close("relu_forward output", np.array([1.0, 3.0]), np.array([1.0, 2.0]), inputs={"x": x},
+                     hint="keep positive values unchanged")
+    text = str(info.value)
+    for part in ("relu_forward output", "with input", "x = array of shape (1, 2)", "expected:", "got:",
+                 "largest difference 1", "at index (1,)", "hint: keep positive values unchanged"):
+        assert part in text
+
+
+def test_expect_close_shape_none_and_nan():
+    with pytest.raises(CheckFailed, match="wrong shape"):
+        expect_close("out", np.zeros((2, 3)), np.zeros((3, 2)))
+    with pytest.raises(CheckFailed, match="return statement"):
+        expect_close("out", None, np.zeros(2))
+    with pytest.raises(CheckFailed, match="nan or inf"):
+        expect_close("out", np.array([np.nan]), np.array([1.0]))
+    expect_close("out", np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
+
+
+def test_run_reports_warnings_on_stdout_not_stderr(capfd):
+    out = run("softmax", lambda x: np.exp(x), np.array([1000.0]))
+    captured = capfd.readouterr()
+    assert np.isinf(out[0]) and "overflow" in captured.out and captured.err == ""
+
+
+def test_run_detects_in_place_modification():
+    def bad_relu(x):
+        x[x < 0] = 0
+        return x
+
+    with pytest.raises(CheckFailed, match="in place"):
+        run("relu_forward", bad_relu, np.array([-1.0, 1.0]))
+
+
+def test_run_passes_not_implemented_through():
+    def stub(x):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        run("stub", stub, 1)
+
+
+def test_expect_true_gradcheck_and_passed(capsys):
+    with pytest.raises(CheckFailed, match="hint: look"):
+        expect_true("thing", False, "is wrong", hint="look")
+    report = GradCheckReport("gradient check: layer", [CheckRow("grad_x", 1e-3, 1e-9)])
+    with pytest.raises(CheckFailed, match="grad_x"):
+        expect_gradcheck(report)
+    passed("fc_forward", 3)
+    assert "fc_forward" in capsys.readouterr().out
+
+
+def test_describe_is_short_for_big_arrays():
+    text = describe(np.zeros((100, 100)))
+    assert "shape (100, 100)" in text and len(text) < 400

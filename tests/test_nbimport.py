@@ -1,0 +1,43 @@
+"""Loading definitions from another notebook."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from hwlib.nbimport import definitions_source, import_notebook
+
+
+def _write(tmp_path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    path = tmp_path / "layers.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_only_definitions_run(tmp_path):
+    path = _write(tmp_path, "%matplotlib inline\nimport math\nSCALE = 2\nx = 1/0",
+                  "def f(v):\n    return SCALE * math.sqrt(v)\nf(-1)", "class Model:\n    pass\nraise RuntimeError('training')")
+    module = import_notebook(path)
+    assert module.f(4) == 4.0 and module.Model and not hasattr(module, "x")
+
+
+def test_into_and_names(tmp_path):
+    path = _write(tmp_path, "def a():\n    return 1\ndef b():\n    return 2")
+    target = {}
+    import_notebook(path, names=["a"], into=target)
+    assert list(target) == ["a"]
+    with pytest.raises(ImportError, match="does not define c"):
+        import_notebook(path, names=["a", "c"])
+
+
+def test_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such notebook"):
+        import_notebook(tmp_path / "missing.ipynb")
+    path = _write(tmp_path, "def broken(:\n    pass")
+    with pytest.raises(SyntaxError, match="code cell 0"):
+        import_notebook(path)
+
+
+def test_definitions_source_drops_shell_lines():
+    assert definitions_source("!pip install x\ndef f():\n    return 1").startswith("def f")
