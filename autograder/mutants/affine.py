@@ -62,7 +62,7 @@ MUTANTS = [
            old="for step in range(steps):", new="for step in range(1, steps):", fails=FIT_TESTS,
            description="takes steps - 1 steps"),
     Mutant(name="fit_never_logs", answer=FIT,
-           old="logger.log(step, loss, S, t)", new="pass", fails=FIT_TESTS,
+           old="            logger.log(step, loss, S, t)", new="            pass", fails=FIT_TESTS,
            description="ignores the logger"),
     Mutant(name="fit_logs_after_update", answer=FIT,
            old=("        if logger is not None:\n            logger.log(step, loss, S, t)\n"
@@ -70,9 +70,6 @@ MUTANTS = [
            new=("        S = S - learning_rate * grad_S\n        t = t - learning_rate * grad_t\n"
                 "        if logger is not None:\n            logger.log(step, loss, S, t)"),
            fails=FIT_TESTS, description="logs the updated S, t with the loss of the previous ones"),
-    Mutant(name="fit_modifies_P_prime_in_place", answer=FIT,
-           old="S = np.eye(2)", new="P_prime -= P_prime.mean(axis=0) * 0.0 + 1e-3\n    S = np.eye(2)",
-           fails=FIT_TESTS, description="shifts the caller's P_prime in place"),
     # choose_hyperparameters
     Mutant(name="hyper_too_few_steps", answer=HYPER,
            old='return {"learning_rate": 0.5, "steps": 100}', new='return {"learning_rate": 0.5, "steps": 10}',

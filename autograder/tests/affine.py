@@ -7,7 +7,6 @@ the score.
 
 from __future__ import annotations
 
-import dis
 import types
 from typing import Any, Mapping
 
@@ -20,59 +19,37 @@ from hwlib.affine import FitLogger, load_correspondences
 TARGET_LOSS = 1e-4
 MAX_STEPS = 5000
 
-#: The hand-checkable example of the public tests (N = 2).
-EXAMPLE_P = np.array([[1.0, 0.0], [0.0, 1.0]])
-EXAMPLE_P_PRIME = np.array([[2.0, 1.0], [3.0, 5.0]])
-EXAMPLE_S = np.array([[1.0, 2.0], [3.0, 4.0]])
-EXAMPLE_T = np.array([1.0, -1.0])
-
 LOSS_HINT = ("prediction row i is S p_i + t (points are rows: mind the transpose); the loss sums the squares "
              "over both coordinates and divides by N; grad_S has the shape of S, grad_t sums over the points")
 
 
-def python_loops(code: types.CodeType) -> list[str]:
-    """Loops in compiled code, found in the bytecode (works without the source text).
+def _no_loops_check(ref: Any):
+    """A check that the compiled affine_transform_loss has no loops (``ref.python_loops`` reads the bytecode)."""
 
-    A ``for`` loop or comprehension compiles to FOR_ITER; a ``while`` loop to a
-    backward jump. Nested code objects (comprehensions, inner functions) are searched too.
-    """
-    found, line = [], code.co_firstlineno
-    for instruction in dis.get_instructions(code):
-        line = getattr(instruction, "line_number", None) or instruction.starts_line or line
-        backward = (instruction.opcode in dis.hasjrel + dis.hasjabs and isinstance(instruction.argval, int)
-                    and instruction.argval < instruction.offset and "NO_INTERRUPT" not in instruction.opname)
-        if instruction.opname == "FOR_ITER" or backward:
-            found.append(f"line {line - code.co_firstlineno + 1} of the function: {instruction.opname}")
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            found += python_loops(constant)
-    return found
+    def check(outputs: Mapping[str, Any]) -> None:
+        code = outputs["0"]
+        if not isinstance(code, types.CodeType):
+            raise AssertionError("affine_transform_loss is not a plain Python function; define it with `def`.")
+        loops = ref.python_loops(code)
+        if loops:
+            raise AssertionError("found Python loops in affine_transform_loss: " + "; ".join(loops) + ".")
 
-
-def _check_no_loops(outputs: Mapping[str, Any]) -> None:
-    code = outputs["0"]
-    if not isinstance(code, types.CodeType):
-        raise AssertionError("affine_transform_loss is not a plain Python function; define it with `def`.")
-    loops = python_loops(code)
-    if loops:
-        raise AssertionError("found Python loops in affine_transform_loss: " + "; ".join(loops) + ".")
+    return check
 
 
 def _loss_case(name: str, P: np.ndarray, P_prime: np.ndarray, S: np.ndarray, t: np.ndarray, ref: Any,
                hint: str = LOSS_HINT) -> Case:
     loss, prediction, grad_S, grad_t = ref.affine_transform_loss(P, P_prime, S, t)
     return Case(name, [call("affine_transform_loss", P, P_prime, S, t)],
-                expect={"0": loss, "1": prediction, "2": grad_S, "3": grad_t}, hint=hint)
+                expect={"0.0": loss, "0.1": prediction, "0.2": grad_S, "0.3": grad_t}, hint=hint)
 
 
 @question("affine_transform_loss")
 def affine_transform_loss_cases(rng: np.random.Generator, ref: Any):
     # The public worked example, with its hand-computed values.
-    yield Case("worked example (N = 2)",
-               [call("affine_transform_loss", EXAMPLE_P, EXAMPLE_P_PRIME, EXAMPLE_S, EXAMPLE_T)],
-               expect={"0": 2.5, "1": np.array([[2.0, 2.0], [3.0, 3.0]]),
-                       "2": np.array([[0.0, 0.0], [1.0, -2.0]]), "3": np.array([0.0, -1.0])},
-               hint=LOSS_HINT)
+    expected = ref.EXAMPLE_LOSS_OUTPUTS
+    yield Case("worked example (N = 2)", [call("affine_transform_loss", *ref.EXAMPLE.values())],
+               expect={f"0.{i}": value for i, value in enumerate(expected)}, hint=LOSS_HINT)
     # The public gradient-check data (same seed), against the reference's exact gradients.
     public = np.random.default_rng(442)
     P, P_prime = public.standard_normal((6, 2)), public.standard_normal((6, 2))
@@ -100,7 +77,7 @@ def affine_transform_loss_cases(rng: np.random.Generator, ref: Any):
     # No Python loops (inspected in the compiled function).
     yield Case("no Python loops in affine_transform_loss",
                [call("affine_transform_loss", "__code__", method="__getattribute__")],
-               fetch=("0",), check=_check_no_loops, unmodified=False,
+               fetch=("0",), check=_no_loops_check(ref), unmodified=False,
                hint="replace loops over points with whole-array operations (@, broadcasting, np.sum(..., axis=...))")
 
 
@@ -115,14 +92,14 @@ def _fit_case(name: str, P: np.ndarray, P_prime: np.ndarray, learning_rate: floa
 @question("fit_affine_transform")
 def fit_affine_transform_cases(rng: np.random.Generator, ref: Any):
     # Public checks: zero steps, one step by hand, a long run on noise-free data with a logger.
-    yield Case("0 steps on the worked example",
-               [call("fit_affine_transform", EXAMPLE_P, EXAMPLE_P_PRIME, 0.1, 0)],
+    P, P_prime = ref.EXAMPLE["P"], ref.EXAMPLE["P_prime"]
+    yield Case("0 steps on the worked example", [call("fit_affine_transform", P, P_prime, 0.25, 0)],
                expect={"0.0": np.eye(2), "0.1": np.zeros(2)}, atol=0.0, rtol=0.0,
                hint="start from S = I (np.eye(2)) and t = 0, and take exactly `steps` steps",
                use_reference={"affine_transform_loss": "affine"})
-    yield Case("1 step, learning rate 0.1, on the worked example",
-               [call("fit_affine_transform", EXAMPLE_P, EXAMPLE_P_PRIME, 0.1, 1)],
-               expect={"0.0": np.array([[1.1, 0.3], [0.1, 1.4]]), "0.1": np.array([0.4, 0.5])},
+    S_one, t_one = ref.EXAMPLE_ONE_STEP
+    yield Case("1 step, learning rate 0.25, on the worked example",
+               [call("fit_affine_transform", P, P_prime, 0.25, 1)], expect={"0.0": S_one, "0.1": t_one},
                hint="one step: S = I - learning_rate * grad_S, t = 0 - learning_rate * grad_t",
                use_reference={"affine_transform_loss": "affine"})
     public = np.random.default_rng(3)

@@ -73,6 +73,9 @@ class Case:
         use_reference: name -> notebook key; during this case the student's
             namespace uses the reference version of that name (so an earlier
             mistake is not charged twice).
+        no_warnings: fail when the student's code raised a warning (e.g. overflow).
+        source_of: a name whose source code is fetched as output ``"source"`` (a
+            string, "" when unavailable), for checks such as "no Python loops".
     """
 
     name: str
@@ -85,10 +88,12 @@ class Case:
     check: Callable[[Mapping[str, Any]], None] | None = None
     fetch: tuple[str, ...] = ()
     use_reference: Mapping[str, str] = field(default_factory=dict)
+    no_warnings: bool = False
+    source_of: str | None = None
 
     @property
     def output_paths(self) -> list[str]:
-        return list(dict.fromkeys([*self.expect, *self.fetch]))
+        return [p for p in dict.fromkeys([*self.expect, *self.fetch]) if p != "source"]
 
 
 @dataclass
@@ -188,6 +193,11 @@ def execute_calls(case: Case, namespace: MutableMapping[str, Any],
                         run.modified.append(f"argument #{i + 1} of {label}")
         for path in case.output_paths:
             run.outputs[path] = resolve_path(results, path)
+        if case.source_of is not None:
+            try:
+                run.outputs["source"] = inspect.getsource(namespace[case.source_of])
+            except (KeyError, OSError, TypeError):
+                run.outputs["source"] = ""
     except NotImplementedError:
         run.error = "not implemented yet (the function raises NotImplementedError)"
     except Exception as error:  # student code may raise anything
@@ -209,6 +219,9 @@ def evaluate(case: Case, run: Execution) -> str | None:
     if run.modified:
         return (f"{header}: your code modified {', '.join(run.modified)} in place.\n"
                 f"  hint: build new arrays instead of writing into the caller's (e.g. x.copy()).")
+    if case.no_warnings and run.warnings:
+        return (f"{header}: your code raised a warning: {run.warnings[0]}\n"
+                + (f"  hint: {case.hint}" if case.hint else "  hint: avoid overflow (e.g. exponentiate only values <= 0)"))
     try:
         for path, expected in case.expect.items():
             expect_close(f"{header}, output {path}", run.outputs.get(path), expected, inputs=run.inputs,

@@ -144,6 +144,8 @@ def _stream_to_file(
                     received += len(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as exc:
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()  # an HTTP error carries the open response
         reason = exc if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", exc)
         raise DatasetError(
             f"Could not download {url}: {reason}. Check the internet connection and run again. {hint}".rstrip()

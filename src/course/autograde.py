@@ -1,0 +1,200 @@
+"""``course autograde``: grade every collected submission, in parallel, resumably.
+
+Workers (one process per notebook job) sanitize, execute and score; this
+process alone writes results: the gradebook rows (through nbgrader's own
+SaveAutoGrades), the executed notebooks under ``autograded/``, and a
+``grading_report.json`` per submission. Every submission ends with a gradebook
+row: a notebook that could not be graded scores 0 with the reason recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from tqdm.auto import tqdm
+
+from course.paths import ASSIGNMENT
+from course.pipeline import Limits, NotebookResult, grade_notebook_file
+
+REPORT = "grading_report.json"
+
+
+@dataclass
+class NotebookReport:
+    status: str
+    reason: str
+    score: float
+    max_score: float
+    seconds: float
+
+
+@dataclass
+class SubmissionReport:
+    student: str
+    fingerprint: str
+    graded_at: str
+    notebooks: dict[str, NotebookReport] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return sum(n.score for n in self.notebooks.values())
+
+
+def course_env(course_dir: Path) -> dict[str, str]:
+    """Environment that points the grading harness at this course's files."""
+    return {"COURSE_DIR": str(course_dir), "COURSE_AUTOGRADER_DIR": str(course_dir / "autograder"),
+            "COURSE_SOURCE_DIR": str(course_dir / "source" / ASSIGNMENT)}
+
+
+def fingerprint(submission: Path, course_dir: Path) -> str:
+    """Hash of the submission's files and of the grading material: unchanged means no regrade."""
+    digest = hashlib.sha256()
+    for root in (submission, course_dir / "autograder" / "tests", course_dir / "source" / ASSIGNMENT):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _expected_notebooks(db_url: str) -> list[str]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        return [n.name for n in gradebook.find_assignment(ASSIGNMENT).notebooks]
+
+
+def _read_timestamp(submission: Path) -> datetime | None:
+    stamp = submission / "timestamp.txt"
+    if not stamp.exists():
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(stamp.read_text().strip())
+    except Exception:
+        return None
+
+
+def _job(args: tuple) -> NotebookResult:
+    path, student, db_url, submission, limits = args
+    try:
+        return grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
+                                   submission_dir=Path(submission), limits=limits)
+    except Exception as error:  # one broken notebook never stops the batch
+        return NotebookResult(student, Path(path).stem, None, status="error",
+                              reason=f"could not be graded: {type(error).__name__}: {str(error)[:300]}")
+
+
+def _save(course_dir: Path, db_url: str, submission: Path, results: list[NotebookResult],
+          expected: list[str], stamp: str) -> SubmissionReport:
+    """Write one student's results: gradebook rows, autograded notebooks, report."""
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    student = submission.parent.name
+    out_dir = course_dir / "autograded" / student / ASSIGNMENT
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(submission, out_dir, ignore=shutil.ignore_patterns("*.ipynb"))
+    report = SubmissionReport(student, stamp, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    by_name = {r.name: r for r in results}
+    with Gradebook(db_url) as gradebook:
+        gradebook.update_or_create_student(student)
+        gradebook.update_or_create_submission(ASSIGNMENT, student, timestamp=_read_timestamp(submission))
+    for name in expected:
+        result = by_name.get(name) or NotebookResult(student, name, None, status="missing",
+                                                     reason=f"{name}.ipynb was not submitted")
+        if result.notebook is not None:
+            resources = {"nbgrader": {"notebook": name, "assignment": ASSIGNMENT, "student": student,
+                                      "db_url": db_url}}
+            SaveAutoGrades().preprocess(result.notebook, resources)
+            nbformat.write(result.notebook, str(out_dir / f"{name}.ipynb"))
+            score = sum(s or 0.0 for s, _ in result.scores.values() if s is not None)
+            maximum = sum(m for s, m in result.scores.values() if s is not None)
+        else:
+            score, maximum = 0.0, _zero_notebook(db_url, name, student, result.reason)
+        report.notebooks[name] = NotebookReport(result.status, result.reason, score, maximum, round(result.seconds, 2))
+    (out_dir / REPORT).write_text(json.dumps(asdict(report), indent=1))
+    return report
+
+
+def _zero_notebook(db_url: str, name: str, student: str, reason: str) -> float:
+    """Give every autograded cell of a notebook 0, with the reason as the comment."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        notebook = gradebook.find_submission_notebook(name, ASSIGNMENT, student)
+        maximum = 0.0
+        for grade in notebook.grades:
+            grade.auto_score = 0.0
+            grade.needs_manual_grade = False
+            maximum += grade.max_score
+        for comment in notebook.comments:
+            comment.auto_comment = reason
+        gradebook.db.commit()
+    return maximum
+
+
+def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
+              students: list[str] | None = None, limits: Limits | None = None,
+              progress: bool = True) -> list[SubmissionReport]:
+    """Grade the collected submissions of ``course_dir`` (see module docstring).
+
+    Args:
+        jobs: worker processes (default: the CPU count).
+        force: regrade submissions whose files and grading material did not change.
+        students: only these student ids.
+        limits: per-cell and per-notebook time limits.
+    """
+    course_dir = Path(course_dir).resolve()
+    os.environ.update(course_env(course_dir))
+    db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    limits = limits or Limits()
+    expected = _expected_notebooks(db_url)
+    submissions = sorted(p for p in (course_dir / "submitted").glob(f"*/{ASSIGNMENT}") if p.is_dir())
+    if students:
+        submissions = [p for p in submissions if p.parent.name in students]
+    todo = []
+    for submission in submissions:
+        stamp = fingerprint(submission, course_dir)
+        previous = course_dir / "autograded" / submission.parent.name / ASSIGNMENT / REPORT
+        if not force and previous.exists() and json.loads(previous.read_text()).get("fingerprint") == stamp:
+            continue
+        todo.append((submission, stamp))
+    jobs_list = []
+    for submission, _ in todo:
+        for name in expected:
+            path = submission / f"{name}.ipynb"
+            if path.exists():
+                jobs_list.append((str(path), submission.parent.name, db_url, str(submission), limits))
+    results: dict[str, list[NotebookResult]] = {s.parent.name: [] for s, _ in todo}
+    pending = {s.parent.name: 0 for s, _ in todo}
+    for job in jobs_list:
+        pending[job[1]] += 1
+    stamps = {s.parent.name: (s, stamp) for s, stamp in todo}
+    reports = [_save(course_dir, db_url, s, [], expected, stamp) for s, stamp in todo if not pending[s.parent.name]]
+    started = time.monotonic()
+    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        futures = [pool.submit(_job, job) for job in jobs_list]
+        with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.student].append(result)
+                pending[result.student] -= 1
+                if pending[result.student] == 0:  # save each submission as soon as it is complete
+                    submission, stamp = stamps[result.student]
+                    reports.append(_save(course_dir, db_url, submission, results[result.student], expected, stamp))
+                bar.update(1)
+    if progress:
+        print(f"graded {len(reports)} submission(s), {len(jobs_list)} notebook(s) in "
+              f"{time.monotonic() - started:.1f} s; {len(submissions) - len(todo)} unchanged submission(s) skipped")
+    return reports

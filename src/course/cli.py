@@ -1,0 +1,144 @@
+"""The ``course`` command: the instructor's pipeline on top of nbgrader.
+
+Each subcommand works on a course directory (``--course-dir``, default: the
+current directory) in nbgrader's layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+FORMGRADER_HELP = """Manually graded answers (the written questions) are graded in nbgrader's formgrader:
+
+  cd {course_dir}
+  jupyter lab          # then open the "Formgrader" entry in the Nbgrader menu
+
+Scores you give there are read by `course export` (a manual score overrides the
+autograder's for that cell), so they count everywhere grades appear."""
+
+
+def _course_dir(args: argparse.Namespace) -> Path:
+    return Path(args.course_dir).resolve()
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    from course.coursedir import init_course_dir
+
+    root = init_course_dir(Path(args.directory))
+    print(f"created {root}: source notebooks in source/backprop, hidden tests in autograder/tests")
+
+
+def cmd_release(args: argparse.Namespace) -> None:
+    from course.release import release
+
+    path = release(_course_dir(args), run_check=not args.skip_execution_check, jobs=args.jobs)
+    print(f"release ready: {path} (no leaks; every release notebook runs)")
+
+
+def cmd_collect(args: argparse.Namespace) -> None:
+    from course.collect import DEFAULT_PATTERN, collect
+
+    print(collect(_course_dir(args), Path(args.source), pattern=args.pattern or DEFAULT_PATTERN).summary())
+
+
+def cmd_autograde(args: argparse.Namespace) -> None:
+    from course.autograde import autograde
+    from course.pipeline import Limits
+
+    reports = autograde(_course_dir(args), jobs=args.jobs, force=args.force, students=args.student,
+                        limits=Limits(args.cell_timeout, args.notebook_timeout))
+    for report in sorted(reports, key=lambda r: r.student):
+        problems = [f"{n}: {r.reason}" for n, r in report.notebooks.items() if r.status != "graded"]
+        print(f"  {report.student:<16} {report.score:g} autograded points" + (f"  ({'; '.join(problems)})" if problems else ""))
+    print(FORMGRADER_HELP.format(course_dir=_course_dir(args)).splitlines()[0])
+
+
+def cmd_feedback(args: argparse.Namespace) -> None:
+    from course.feedback import feedback
+
+    print(f"feedback written to {feedback(_course_dir(args))}")
+
+
+def cmd_formgrader(args: argparse.Namespace) -> None:
+    print(FORMGRADER_HELP.format(course_dir=_course_dir(args)))
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from course.demo import format_table
+    from course.export import LatePolicy, export
+
+    due = datetime.fromisoformat(args.due) if args.due else None
+    rows = export(_course_dir(args), Path(args.output), due=due, policy=LatePolicy.parse(args.late_policy))
+    print(format_table(rows))
+    print(f"wrote {args.output}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from course.demo import run_demo
+
+    run_demo(Path(args.directory) if args.directory else None, jobs=args.jobs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course-dir", default=".", help="the course directory (default: current directory)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create a course directory with the source notebooks and configuration")
+    p.add_argument("directory")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("release", parents=[common], help="generate the student version, leak-check it, bundle it")
+    p.add_argument("--skip-execution-check", action="store_true", help="do not execute the release notebooks")
+    p.add_argument("--jobs", type=int, default=None)
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("collect", parents=[common], help="import submissions from an LMS zip or a folder")
+    p.add_argument("source", help="zip archive or folder")
+    p.add_argument("--pattern", help="regex with a named group 'student' matched against each path")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("autograde", parents=[common], help="grade every collected submission")
+    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel workers (default: CPU count)")
+    p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
+    p.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook")
+    p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("formgrader", parents=[common], help="how to grade the written answers")
+    p.set_defaults(func=cmd_formgrader)
+
+    p = sub.add_parser("export", parents=[common], help="CSV of grades with late/timeout/error flags")
+    p.add_argument("--output", default="grades.csv")
+    p.add_argument("--due", help="due date, ISO format (e.g. 2026-12-01T23:59)")
+    p.add_argument("--late-policy", default="none", help="none | zero | percent:P (P%% per started day)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="the whole pipeline offline on generated submissions")
+    p.add_argument("--directory", help="where to build the demo (default: a new temporary folder)")
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as error:
+        print(f"course {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

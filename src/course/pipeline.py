@@ -1,0 +1,236 @@
+"""Grade one submitted notebook: sanitize, execute, probe, score.
+
+The steps, each small:
+
+1. :func:`sanitize` - nbgrader's own preprocessors (clear outputs, de-duplicate
+   ids, restore the kernelspec and every locked/test cell from the gradebook),
+   then nbgrader's ClearHiddenTests, so no hidden-test text reaches the kernel.
+2. :func:`run_notebook` - execute cell by cell in a fresh kernel inside a
+   throwaway copy of the submission, then run the probe cell
+   (:mod:`course.probe`) that answers the hidden cases' calls.
+3. :func:`score` - compare the kernel's answers with the expected values in this
+   (trusted) process and write the verdict into each graded cell's output, so
+   nbgrader's ``determine_grade`` and feedback see exactly what was decided.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbgrader import utils as nbutils
+
+from course import probe
+from course.cases import Case, evaluate
+from course.grading import GRADING_ENV
+from course.hidden import build_cases
+from course.paths import source_notebook
+from hwlib.nbimport import definitions_source
+
+_HIDDEN_CALL = re.compile(r"run_hidden_tests\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
+
+#: Largest stream output kept per cell (bytes); the rest is cut with a note.
+MAX_OUTPUT = 20_000
+
+
+@dataclass
+class Limits:
+    """Execution limits for one notebook."""
+
+    cell_timeout: int = 120
+    notebook_timeout: int = 600
+
+
+@dataclass
+class NotebookResult:
+    """What grading one notebook produced (all plain data but the notebook)."""
+
+    student: str
+    name: str
+    notebook: nbformat.NotebookNode | None
+    scores: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    status: str = "graded"  # graded | error | timeout | missing | invalid
+    reason: str = ""
+    seconds: float = 0.0
+
+
+def questions_by_cell(notebook: nbformat.NotebookNode) -> dict[str, list[tuple[str, str]]]:
+    """grade_id -> [(key, question)] for every graded cell that runs hidden tests."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            calls = _HIDDEN_CALL.findall(cell.source)
+            if calls:
+                found[meta["grade_id"]] = calls
+    return found
+
+
+def sanitize(notebook: nbformat.NotebookNode, *, name: str, assignment: str, student: str,
+             db_url: str) -> nbformat.NotebookNode:
+    """Apply nbgrader's sanitizing preprocessors, then strip hidden tests."""
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
+                                        OverwriteCells, OverwriteKernelspec)
+
+    resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student, "db_url": db_url}}
+    for step in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells(), ClearHiddenTests(),
+                 CheckCellMetadata()):
+        notebook, resources = step.preprocess(notebook, resources)
+    return notebook
+
+
+def _limit_outputs(cell: nbformat.NotebookNode) -> None:
+    """Cut huge stream outputs; keep the notebook small and the gradebook readable."""
+    kept = []
+    total = 0
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            text = output.text
+            if total + len(text) > MAX_OUTPUT:
+                output.text = text[: max(0, MAX_OUTPUT - total)] + "\n... (output cut: too long)\n"
+                kept.append(output)
+                total = MAX_OUTPUT
+                break
+            total += len(text)
+        kept.append(output)
+    cell.outputs = kept
+
+
+def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, cases: list[list[Case]],
+                 references: Mapping[str, str], limits: Limits,
+                 env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """Execute ``notebook`` in place (cwd ``workdir``), then answer the probe.
+
+    Returns:
+        (status, reason): status is "graded", "timeout" or "error".
+    """
+    kernel_env = {**os.environ, **GRADING_ENV, **(env or {})}
+    status, reason = "graded", ""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
+        client = NotebookClient(notebook, km=manager, timeout=limits.cell_timeout, allow_errors=True,
+                                resources={"metadata": {"path": str(workdir)}})
+        try:
+            with client.setup_kernel(env=kernel_env, cwd=str(workdir)):
+                for index, cell in enumerate(notebook.cells):
+                    if time.monotonic() - started > limits.notebook_timeout:
+                        status, reason = "timeout", f"the notebook ran longer than {limits.notebook_timeout} s"
+                        break
+                    if cell.cell_type == "code":
+                        client.execute_cell(cell, index)
+                        _limit_outputs(cell)
+                if cases and status == "graded":
+                    probe.write_request(workdir, cases, dict(references))
+                    notebook.cells.append(nbformat.v4.new_code_cell(probe.KERNEL_SOURCE))
+                    try:
+                        client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
+                    finally:
+                        notebook.cells.pop()
+        except CellTimeoutError:
+            status, reason = "timeout", f"a cell ran longer than {limits.cell_timeout} s"
+        except DeadKernelError:
+            status, reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
+        except CellExecutionError as error:  # only when allow_errors is off; kept for safety
+            status, reason = "error", str(error)[:300]
+    return status, reason
+
+
+def _verdict_output(passed: bool, message: str) -> nbformat.NotebookNode:
+    if passed:
+        return nbformat.v4.new_output("stream", name="stdout", text=message + "\n")
+    return nbformat.v4.new_output("error", ename="AssertionError", evalue=message, traceback=[message])
+
+
+def score(notebook: nbformat.NotebookNode, cases: dict[str, list[Case]],
+          runs: dict[str, list[Any]]) -> dict[str, tuple[float | None, float]]:
+    """Write trusted verdicts into graded cells and score them like nbgrader does.
+
+    Graded cells with hidden cases are decided by those cases alone: the kernel's
+    own errors and stderr in that cell are replaced by the verdict (a warning on
+    stderr no longer costs points; a forged "passed" message earns nothing).
+    Graded cells without hidden cases keep nbgrader's rule.
+    """
+    scores: dict[str, tuple[float | None, float]] = {}
+    for cell in notebook.cells:
+        if not nbutils.is_grade(cell):
+            continue
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        if grade_id in cases:
+            failures = [m for case, run in zip(cases[grade_id], runs[grade_id])
+                        if (m := evaluate(case, run)) is not None]
+            kept = []
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    continue
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+                kept.append(output)
+            total = len(cases[grade_id])
+            if failures:
+                shown = "\n\n".join(failures[:3])
+                message = f"hidden tests: {total - len(failures)}/{total} cases passed\n\n{shown}"
+            else:
+                message = f"hidden tests: {total}/{total} cases passed"
+            cell.outputs = kept + [_verdict_output(not failures, message)]
+        scores[grade_id] = nbutils.determine_grade(cell)
+    return scores
+
+
+def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: str, submission_dir: Path,
+                        limits: Limits, env: Mapping[str, str] | None = None) -> NotebookResult:
+    """Grade one submitted notebook end to end (runs in a worker process)."""
+    name = path.stem
+    started = time.monotonic()
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:
+        return NotebookResult(student, name, None, status="invalid",
+                              reason=f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:200]})")
+    notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
+    cases: dict[str, list[Case]] = {}
+    references: dict[str, str] = {}
+    for grade_id, calls in _source_questions(name).items():
+        cases[grade_id] = [case for key, question in calls for case in build_cases(key, question)]
+        for case in cases[grade_id]:
+            for ref_key in case.use_reference.values():
+                references.setdefault(ref_key, _definitions(ref_key))
+    order = list(cases)
+    with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as folder:
+        # A throwaway copy: the student's other notebooks and files stay readable
+        # (later notebooks import earlier ones), and nothing written survives.
+        workdir = Path(folder) / "work"
+        shutil.copytree(submission_dir, workdir)
+        status, reason = run_notebook(notebook, workdir, [cases[g] for g in order], references, limits, env)
+        answered = probe.read_response(workdir, [cases[g] for g in order])
+    runs = dict(zip(order, answered))
+    scores = score(notebook, cases, runs)
+    return NotebookResult(student, name, notebook, scores, status, reason, time.monotonic() - started)
+
+
+def _source_questions(name: str) -> dict[str, list[tuple[str, str]]]:
+    """grade_id -> hidden questions, read from the instructor's source notebook."""
+    from course.paths import source_dir
+
+    path = source_dir() / f"{name}.ipynb"
+    if not path.exists():
+        return {}
+    return questions_by_cell(nbformat.read(str(path), as_version=4))
+
+
+def _definitions(key: str) -> str:
+    """The definitions of a source notebook as one Python source string."""
+    path = source_notebook(key)
+    notebook = nbformat.read(str(path), as_version=4)
+    return "\n\n".join(definitions_source(c.source) for c in notebook.cells if c.cell_type == "code")

@@ -1,0 +1,263 @@
+"""Run hidden-test calls inside the student's kernel; compare outside it.
+
+The trusted grader builds the cases (inputs and expected values) and sends only
+the *calls* to the kernel: a JSON request plus an ``.npz`` of input arrays. The
+kernel-side code (:data:`KERNEL_SOURCE`) runs them in the student's namespace and
+writes back an ``.npz`` of outputs converted to plain float arrays, and a JSON of
+errors. The grader reads both with ``allow_pickle=False`` and compares with
+:func:`course.cases.evaluate`. Expected values never enter the kernel, and
+nothing the kernel returns is code or a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course.cases import Call, Case, Execution, Ref
+
+REQUEST_JSON = "probe_request.json"
+REQUEST_NPZ = "probe_inputs.npz"
+RESPONSE_JSON = "probe_response.json"
+RESPONSE_NPZ = "probe_outputs.npz"
+
+
+class _Encoder:
+    """Turns call arguments into JSON with arrays stored by key in an npz."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def encode(self, value: Any) -> Any:
+        if isinstance(value, Ref):
+            return {"ref": [value.call, list(value.path)]}
+        if isinstance(value, np.ndarray):
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = value
+            return {"array": key}
+        if isinstance(value, (np.integer, np.floating, np.bool_)):
+            return value.item()
+        if isinstance(value, tuple):
+            return {"tuple": [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
+        if isinstance(value, dict):
+            return {"dict": {str(k): self.encode(v) for k, v in value.items()}}
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(f"cannot send {type(value).__name__} to the kernel; use arrays and numbers")
+
+
+def write_request(folder: Path, cases: list[list[Case]], reference_sources: dict[str, str]) -> None:
+    """Write the calls of ``cases`` (grouped per graded cell) into ``folder``.
+
+    Args:
+        folder: the kernel's working directory.
+        cases: one list of cases per group (a group is one graded cell).
+        reference_sources: notebook key -> definitions source, for ``use_reference``.
+    """
+    encoder = _Encoder()
+    groups = []
+    for group in cases:
+        encoded = []
+        for case in group:
+            encoded.append({
+                "calls": [{"target": encoder.encode(c.target) if isinstance(c.target, Ref) else c.target,
+                           "method": c.method, "args": encoder.encode(c.args), "kwargs": encoder.encode(c.kwargs)}
+                          for c in case.calls],
+                "outputs": case.output_paths,
+                "unmodified": case.unmodified,
+                "use_reference": dict(case.use_reference),
+                "source_of": case.source_of,
+            })
+        groups.append(encoded)
+    (folder / REQUEST_JSON).write_text(json.dumps({"groups": groups, "references": reference_sources}))
+    np.savez(folder / REQUEST_NPZ, **encoder.arrays)
+
+
+def read_response(folder: Path, cases: list[list[Case]]) -> list[list[Execution]]:
+    """Read the kernel's answers; a missing or malformed response means no evidence.
+
+    Returns one :class:`Execution` per case; cases without an answer get an error,
+    so they score 0 (credit only on positive evidence).
+    """
+    missing = "no result came back from the notebook (the kernel stopped or the probe was tampered with)"
+    try:
+        meta = json.loads((folder / RESPONSE_JSON).read_text())
+        with np.load(folder / RESPONSE_NPZ, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        groups = meta["groups"]
+        if len(groups) != len(cases):
+            raise ValueError("wrong number of groups")
+    except Exception:  # anything unreadable is no evidence
+        return [[Execution(error=missing) for _ in group] for group in cases]
+    result = []
+    for g, group in enumerate(cases):
+        answers = groups[g] if isinstance(groups[g], list) else []
+        runs = []
+        for c, case in enumerate(group):
+            answer = answers[c] if c < len(answers) and isinstance(answers[c], dict) else None
+            if answer is None:
+                runs.append(Execution(error=missing))
+                continue
+            run = Execution(error=answer.get("error") if isinstance(answer.get("error"), str) else None,
+                            modified=[str(m) for m in answer.get("modified", [])][:10],
+                            warnings=[str(w) for w in answer.get("warnings", [])][:10])
+            outputs = answer.get("outputs", {})
+            paths = case.output_paths + (["source"] if case.source_of is not None else [])
+            for path in paths:
+                entry = outputs.get(path) if isinstance(outputs, dict) else None
+                if isinstance(entry, dict) and "error" in entry:
+                    run.outputs[path] = None
+                    run.error = run.error or f"output {path}: {str(entry['error'])[:200]}"
+                else:
+                    run.outputs[path] = _decode_output(entry, arrays, 0)
+            runs.append(run)
+        result.append(runs)
+    return result
+
+
+def _decode_output(entry: Any, arrays: dict[str, np.ndarray], depth: int) -> Any:
+    """Rebuild plain data from the kernel's JSON; anything unexpected becomes None."""
+    if depth > 6:
+        return None
+    if entry is None or isinstance(entry, (str, bool, int, float)):
+        return entry
+    if isinstance(entry, dict):
+        if isinstance(entry.get("array"), str):
+            value = arrays.get(entry["array"])
+            return value[()] if value is not None and value.ndim == 0 else value
+        if isinstance(entry.get("dict"), dict):
+            return {str(k): _decode_output(v, arrays, depth + 1) for k, v in entry["dict"].items()}
+        if isinstance(entry.get("list"), list):
+            return [_decode_output(v, arrays, depth + 1) for v in entry["list"]]
+    return None
+
+
+#: Executed in the student's kernel as one cell after the notebook has run. It
+#: only moves data: it never sees expected values and decides nothing.
+KERNEL_SOURCE = r'''
+def __course_probe():
+    import json, types, warnings
+    import numpy as np
+    request = json.load(open("probe_request.json"))
+    with np.load("probe_inputs.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    namespace = globals()
+    references = {}
+
+    def reference(key):
+        if key not in references:
+            module = types.ModuleType("reference_" + key)
+            exec(request["references"][key], module.__dict__)
+            references[key] = module
+        return references[key]
+
+    def index(value, path):
+        for step in path:
+            if isinstance(value, dict):
+                value = value[step]
+            elif isinstance(step, int) or str(step).isdigit():
+                value = value[int(step)]
+            else:
+                value = getattr(value, step)
+        return value
+
+    def decode(value, results):
+        if isinstance(value, dict):
+            if "array" in value:
+                return arrays[value["array"]].copy()
+            if "ref" in value:
+                return index(results[value["ref"][0]], value["ref"][1])
+            if "tuple" in value:
+                return tuple(decode(v, results) for v in value["tuple"])
+            if "dict" in value:
+                return {k: decode(v, results) for k, v in value["dict"].items()}
+        if isinstance(value, list):
+            return [decode(v, results) for v in value]
+        return value
+
+    out_arrays = {}
+    groups = []
+
+    def plain(value, depth):
+        """Numbers, strings and nested containers of them; arrays go to the npz."""
+        if depth > 5:
+            raise ValueError("output nested too deeply")
+        if value is None or isinstance(value, str):
+            return value if value is None or len(value) < 10000 else value[:10000]
+        if type(value) in (bool, int, float):
+            return value
+        if isinstance(value, dict):
+            return {"dict": {str(k): plain(v, depth + 1) for k, v in list(value.items())[:1000]}}
+        if isinstance(value, (list, tuple)) and not all(isinstance(v, (int, float, bool)) for v in value):
+            return {"list": [plain(v, depth + 1) for v in value[:1000]]}
+        array = np.array(value)
+        if array.dtype.kind not in "biuf":
+            array = np.array(value, dtype=np.float64)
+        key = "o%d" % len(out_arrays)
+        out_arrays[key] = array
+        return {"array": key}
+
+    for group in request["groups"]:
+        answers = []
+        for case in group:
+            answer = {"outputs": {}, "modified": [], "warnings": []}
+            saved = {name: namespace.get(name) for name in case["use_reference"]}
+            results = []
+            try:
+                for name, key in case["use_reference"].items():
+                    namespace[name] = getattr(reference(key), name)
+                for number, call in enumerate(case["calls"]):
+                    target = call["target"]
+                    if isinstance(target, str) and target not in namespace:
+                        raise LookupError("`%s` is not defined. Run the cell that defines it (and keep its name)." % target)
+                    fn = namespace[target] if isinstance(target, str) else decode(target, results)
+                    if call["method"]:
+                        fn = getattr(fn, call["method"])
+                    args = decode(call["args"], results)
+                    kwargs = decode(call["kwargs"], results)
+                    originals = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        results.append(fn(*args, **kwargs))
+                    answer["warnings"].extend(sorted({str(w.message) for w in caught}))
+                    if case["unmodified"]:
+                        for i, original in originals.items():
+                            if args[i].shape != original.shape or not np.array_equal(args[i], original, equal_nan=True):
+                                answer["modified"].append("argument #%d of call %d" % (i + 1, number))
+                for path in case["outputs"]:
+                    head, *rest = path.split(".")
+                    try:
+                        answer["outputs"][path] = plain(index(results[int(head)], rest), 0)
+                    except Exception as error:
+                        answer["outputs"][path] = {"error": "%s: %s" % (type(error).__name__, error)}
+                if case.get("source_of"):
+                    try:
+                        import inspect
+                        answer["outputs"]["source"] = inspect.getsource(namespace[case["source_of"]])[:100000]
+                    except Exception:
+                        answer["outputs"]["source"] = ""
+            except NotImplementedError:
+                answer["error"] = "not implemented yet (the function raises NotImplementedError)"
+            except LookupError as error:
+                answer["error"] = str(error) if type(error) is LookupError else "raised %s: %s" % (type(error).__name__, error)
+            except Exception as error:
+                answer["error"] = "raised %s: %s" % (type(error).__name__, error)
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        namespace.pop(name, None)
+                    else:
+                        namespace[name] = value
+            answers.append(answer)
+        groups.append(answers)
+    np.savez("probe_outputs.npz", **out_arrays)
+    json.dump({"groups": groups}, open("probe_response.json", "w"))
+
+__course_probe()
+del __course_probe
+'''
