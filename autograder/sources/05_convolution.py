@@ -555,12 +555,11 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "ver
 
 # %% nbgrader={"grade": false, "grade_id": "edge_demo_synthetic", "locked": true, "schema_version": 3, "solution": false}
 edge_mask = vertical_edge_mask()[None]  # (1, 3, k, k): one mask for conv_forward
-pad = edge_mask.shape[-1] // 2  # keeps the output (almost) as large as the image
 synthetic = np.zeros((3, 3, 16, 16))
 synthetic[0, :, :, 8:] = 1.0  # dark | light
 synthetic[1, :, :, :8] = 1.0  # light | dark
 synthetic[2, :, 8:, :] = 1.0  # dark above, light below
-responses, _ = conv_forward(synthetic, edge_mask, np.zeros(1), pad=pad)
+responses, _ = conv_forward(synthetic, edge_mask, np.zeros(1))  # no padding: only windows inside the image
 limit = np.abs(responses).max()
 
 fig, axes = plt.subplots(2, 3, figsize=(8, 5.6), layout="constrained")
@@ -581,8 +580,8 @@ fig.colorbar(shown, ax=axes[1, :], shrink=0.8, label="mask response");
 # or reads the archive named by the environment variable `HWLIB_CIFAR10`). The pixels are scaled
 # to $[0, 1]$ and moved to the $(N, C, H, W)$ layout that `conv_forward` expects. Vertical
 # outlines (a ship's mast, the legs of an animal, the side of a car) should light up; horizontal
-# ones (the horizon) should stay pale. The zero padding also makes the left and right borders
-# respond wherever the picture is bright there.
+# ones (the horizon) should stay pale. There is no padding, so the maps are a little smaller than
+# the photos: zero padding would make every bright left or right border look like an edge.
 
 # %% nbgrader={"grade": false, "grade_id": "edge_demo_cifar", "locked": true, "schema_version": 3, "solution": false}
 edge_mask = vertical_edge_mask()[None]
@@ -590,8 +589,9 @@ cifar = load_cifar10()
 chosen = [int(np.flatnonzero(cifar["y_test"] == label)[0]) for label in (0, 1, 4, 7, 8, 9)]
 photos = cifar["X_test"][chosen].astype(np.float64) / 255.0  # (6, 32, 32, 3), values in [0, 1]
 start = time.perf_counter()
-photo_responses, _ = conv_forward(photos.transpose(0, 3, 1, 2), edge_mask, np.zeros(1), pad=edge_mask.shape[-1] // 2)
-print(f"conv_forward on {len(photos)} images of 32x32x3: {1000 * (time.perf_counter() - start):.0f} ms")
+photo_responses, _ = conv_forward(photos.transpose(0, 3, 1, 2), edge_mask, np.zeros(1))
+print(f"conv_forward on {len(photos)} images of 32x32x3: {1000 * (time.perf_counter() - start):.0f} ms, "
+      f"response maps {photo_responses.shape}")
 
 fig, axes = plt.subplots(2, len(chosen), figsize=(1.9 * len(chosen), 4.2), layout="constrained")
 for column, index in enumerate(chosen):
@@ -852,14 +852,13 @@ print(f"largest relative error over all checks: {max(r.max_error for r in pool_r
 # ## Putting it together
 #
 # A convolution layer with your edge mask, followed by $2 \times 2$ max pooling with stride 2, turns
-# each $32 \times 32$ photo into a $16 \times 16$ map of its strongest vertical edges (here the
+# each $32 \times 32$ photo into a small map of its strongest vertical edges (here the
 # absolute response, so both dark-to-light and light-to-dark edges count). This is the shape of the
 # first stage of a convolutional network, except that there the masks are learned with exactly the
 # backward passes you wrote.
 
 # %% nbgrader={"grade": false, "grade_id": "pipeline_demo", "locked": true, "schema_version": 3, "solution": false}
-edge_maps, _ = conv_forward(photos.transpose(0, 3, 1, 2), vertical_edge_mask()[None], np.zeros(1),
-                            pad=vertical_edge_mask().shape[-1] // 2)
+edge_maps, _ = conv_forward(photos.transpose(0, 3, 1, 2), vertical_edge_mask()[None], np.zeros(1))
 pooled, _ = max_pool_forward(np.abs(edge_maps), 2, 2)
 print(f"photos {photos.transpose(0, 3, 1, 2).shape} -> edge maps {edge_maps.shape} -> pooled {pooled.shape}")
 
@@ -871,5 +870,6 @@ for column in range(len(chosen)):
 for ax in axes.ravel():
     ax.set_xticks([])
     ax.set_yticks([])
-for row, label in enumerate(["photo", "|edge response|\n32 x 32", "max pooled\n16 x 16"]):
-    axes[row, 0].set_ylabel(label);
+sizes = [photos.shape[1:3], edge_maps.shape[2:], pooled.shape[2:]]
+for row, (label, size) in enumerate(zip(["photo", "|edge response|", "max pooled"], sizes)):
+    axes[row, 0].set_ylabel(f"{label}\n{size[0]} x {size[1]}");

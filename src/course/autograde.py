@@ -100,6 +100,12 @@ def _save(course_dir: Path, db_url: str, submission: Path, results: list[Noteboo
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveAutoGrades
 
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader's gradebook triggers harmless SQLAlchemy autoflush warnings on a first submission.
+    warnings.filterwarnings("ignore", category=SAWarning)
     student = submission.parent.name
     out_dir = course_dir / "autograded" / student / ASSIGNMENT
     if out_dir.exists():

@@ -109,7 +109,18 @@ def execute(notebook: nbformat.NotebookNode, cwd: Path, *, timeout: int = 300,
             return f"a cell ran longer than {timeout} s"
         except DeadKernelError:
             return "the kernel died (crash, memory limit or os._exit)"
+        finally:
+            stop_kernel(manager)
     return None
+
+
+def stop_kernel(manager: KernelManager) -> None:
+    """Shut a kernel down now: nbclient leaves kernels it did not create running."""
+    try:
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
+    except Exception:  # already gone
+        pass
 
 
 def grade_notebook(path: str | Path, *, timeout: int = 300, env: Mapping[str, str] | None = None,

@@ -32,7 +32,7 @@ from nbgrader import utils as nbutils
 
 from course import probe
 from course.cases import Case, evaluate
-from course.grading import GRADING_ENV
+from course.grading import GRADING_ENV, stop_kernel
 from course.hidden import build_cases
 from course.paths import source_notebook
 from hwlib.nbimport import definitions_source
@@ -143,6 +143,8 @@ def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, cases: list[lis
             status, reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
         except CellExecutionError as error:  # only when allow_errors is off; kept for safety
             status, reason = "error", str(error)[:300]
+        finally:
+            stop_kernel(manager)
     return status, reason
 
 
