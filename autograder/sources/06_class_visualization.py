@@ -84,15 +84,15 @@ print("loaded fc_forward, fc_backward, relu_forward, relu_backward (notebook 2);
 IMAGE_SHAPE = (32, 32, 3)
 
 data = preprocess_cifar(load_cifar10(), num_val=1000, seed=0, dtype=np.float32)
-CLASS_NAMES = data["class_names"]
-#: The mean training image, (32, 32, 3) with pixel values in [0, 1].
-MEAN_IMAGE = data["mean"].reshape(3, 32, 32).transpose(1, 2, 0).astype(np.float64)
+class_names = data["class_names"]
+# The mean training image, (32, 32, 3) with pixel values in [0, 1].
+mean_image = data["mean"].reshape(3, 32, 32).transpose(1, 2, 0).astype(np.float64)
 print(f"{len(data['X_train'])} training images of {data['X_train'].shape[1]} numbers each; "
-      f"classes: {', '.join(CLASS_NAMES)}")
+      f"classes: {', '.join(class_names)}")
 
-first_of_each = [int(np.flatnonzero(data["y_val"] == c)[0]) for c in range(len(CLASS_NAMES))]
-examples = data["X_val"][first_of_each].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1) + MEAN_IMAGE
-show_image_grid(np.clip(examples, 0, 1), labels=CLASS_NAMES, normalize=False).suptitle(
+first_of_each = [int(np.flatnonzero(data["y_val"] == c)[0]) for c in range(len(class_names))]
+examples = data["X_val"][first_of_each].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1) + mean_image
+show_image_grid(np.clip(examples, 0, 1), labels=class_names, normalize=False).suptitle(
     "real validation images, one per class", fontsize=9);
 
 # %% [markdown]
@@ -110,7 +110,7 @@ def train_stand_in_model(data: dict, *, num_train: int, hidden_dim: int, num_epo
     subset = {"X_train": data["X_train"][:num_train], "y_train": data["y_train"][:num_train],
               "X_val": data["X_val"], "y_val": data["y_val"]}
     stand_in = TwoLayerNet(input_dim=subset["X_train"].shape[1], hidden_dim=hidden_dim,
-                           num_classes=len(CLASS_NAMES), seed=0)
+                           num_classes=len(class_names), seed=0)
     train(stand_in, training_step, subset, num_epochs=num_epochs, batch_size=100, learning_rate=0.1,
           lr_decay=0.95, reg=1e-3, seed=0, progress=False)
     return stand_in
@@ -169,7 +169,7 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return blurred
 
 
-def class_scores(model: Classifier, image: np.ndarray, mean: np.ndarray = MEAN_IMAGE) -> np.ndarray:
+def class_scores(model: Classifier, image: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """The model's (C,) class scores for one un-normalised (H, W, 3) image."""
     return model.forward(image_to_batch(image - mean))[0][0]
 
@@ -182,12 +182,16 @@ def earlier_layers_pass() -> bool:
     """
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), rng.standard_normal(2)
-    reports = [check_layer(fc_forward, fc_backward, {"x": x, "w": w, "b": b}, verbose=False),
-               check_layer(relu_forward, relu_backward, {"x": x + np.sign(x) * 0.1}, verbose=False)]
-    if all(report.passed for report in reports):
+    try:
+        reports = [check_layer(fc_forward, fc_backward, {"x": x, "w": w, "b": b}, verbose=False),
+                   check_layer(relu_forward, relu_backward, {"x": x + np.sign(x) * 0.1}, verbose=False)]
+        problem = "" if all(report.passed for report in reports) else "fail their gradient check"
+    except Exception as error:  # not loaded, not finished, or crashing
+        problem = f"cannot be used ({type(error).__name__}: {error})"
+    if not problem:
         return True
-    print("note: your notebook 2 layers (fc_* / relu_*) fail their gradient check, so the public checks "
-          "of this cell are skipped. Fix notebook 2 first; the hidden tests here use correct layers.")
+    print(f"note: your notebook 2 layers (fc_*, relu_*) {problem}, so the public checks of this cell are "
+          "skipped. Fix notebook 2 first; the hidden tests here use correct layers.")
     return False
 
 
@@ -568,16 +572,16 @@ if earlier_layers_pass():
     expect_true("class_visualization", clamped_image.min() >= 0.0 and clamped_image.max() <= 1.0,
                 f"with clamp=True the image has values in [{clamped_image.min():.3f}, {clamped_image.max():.3f}]",
                 hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
-    expect_true("class_visualization", clamped_image.max() == 1.0 and clamped_image.min() < 0.85,
-                f"with mean 0.9 and a huge learning rate the pixels should reach both 1.0 and dark values; "
-                f"got values in [{clamped_image.min():.3f}, {clamped_image.max():.3f}]",
+    expect_true("class_visualization", clamped_image.min() < 0.5,
+                f"with mean 0.9 and a huge learning rate some pixels should turn dark; got values in "
+                f"[{clamped_image.min():.3f}, {clamped_image.max():.3f}]",
                 hint="clamp image + mean to [0, 1], not the normalised image itself")
 
     # 6. The target score rises substantially.
     image = run("class_visualization", class_visualization, network, 3, num_steps=30, learning_rate=0.1,
                 clamp=False, image_shape=shape)
-    before = float(input_gradient(network, image_to_batch(starting_noise(shape, 0.0, 0) * 0 +
-                                                          0.01 * np.random.default_rng(0).standard_normal(shape)), 3)[0][0, 3])
+    noise = 0.01 * np.random.default_rng(0).standard_normal(shape)  # the start for seed 0, mean 0, no clamp
+    before = float(input_gradient(network, image_to_batch(noise), 3)[0][0, 3])
     after = float(input_gradient(network, image_to_batch(image), 3)[0][0, 3])
     expect_true("class_visualization", after > before + 1.0,
                 f"30 steps with learning rate 0.1 took the score of class 3 from {before:.3f} to {after:.3f}; "
@@ -603,13 +607,13 @@ REGULARISED = dict(num_steps=200, learning_rate=0.1, weight_decay=0.02, jitter=1
 def visualise_all_classes(settings: dict, title: str) -> np.ndarray:
     """One image per class with these settings; shows the grid and prints what the model sees."""
     start = time.perf_counter()
-    images = np.stack([class_visualization(model, c, mean=MEAN_IMAGE, **settings) for c in range(len(CLASS_NAMES))])
-    predicted = [int(np.argmax(class_scores(model, image))) for image in images]
+    images = np.stack([class_visualization(model, c, mean=mean_image, **settings) for c in range(len(class_names))])
+    predicted = [int(np.argmax(class_scores(model, image, mean_image))) for image in images]
     recognised = sum(p == c for c, p in enumerate(predicted))
-    labels = [name if p == c else f"{name}\n(seen: {CLASS_NAMES[p]})" for c, (name, p) in
-              enumerate(zip(CLASS_NAMES, predicted))]
+    labels = [name if p == c else f"{name}\n(seen: {class_names[p]})" for c, (name, p) in
+              enumerate(zip(class_names, predicted))]
     show_image_grid(np.clip(images, 0, 1), labels=labels, normalize=False).suptitle(title, fontsize=9)
-    print(f"{title}: {recognised}/{len(CLASS_NAMES)} images classified as their target class "
+    print(f"{title}: {recognised}/{len(class_names)} images classified as their target class "
           f"({time.perf_counter() - start:.1f} s)")
     return images
 
@@ -626,24 +630,24 @@ regularised_images = visualise_all_classes(REGULARISED, "with weight decay, jitt
 # shown, with one thin line per class).
 
 # %% nbgrader={"grade": false, "grade_id": "sweep", "locked": true, "schema_version": 3, "solution": false}
-LEARNING_RATES = 10.0 ** np.arange(-3, 2)
-SWEEP_CLASSES = [0, 3, 7] if is_autograding() else list(range(len(CLASS_NAMES)))
-SWEEP_STEPS = 50
+learning_rates = 10.0 ** np.arange(-3, 2)
+sweep_classes = [0, 3, 7] if is_autograding() else list(range(len(class_names)))
+sweep_steps = 50
 
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 for clamp, colour in ((True, "tab:blue"), (False, "tab:orange")):
-    finals = np.array([[class_scores(model, class_visualization(model, c, num_steps=SWEEP_STEPS, learning_rate=lr,
-                                                                clamp=clamp, mean=MEAN_IMAGE))[c]
-                        for lr in LEARNING_RATES] for c in SWEEP_CLASSES])
-    ax.plot(LEARNING_RATES, finals.T, color=colour, lw=0.6, alpha=0.4)
-    ax.plot(LEARNING_RATES, finals.mean(axis=0), color=colour, lw=2.5, marker="o",
-            label=f"clamp={clamp} (mean over {len(SWEEP_CLASSES)} classes)")
+    finals = np.array([[class_scores(model, class_visualization(model, c, num_steps=sweep_steps, learning_rate=lr,
+                                                                clamp=clamp, mean=mean_image))[c]
+                        for lr in learning_rates] for c in sweep_classes])
+    ax.plot(learning_rates, finals.T, color=colour, lw=0.6, alpha=0.4)
+    ax.plot(learning_rates, finals.mean(axis=0), color=colour, lw=2.5, marker="o",
+            label=f"clamp={clamp} (mean over {len(sweep_classes)} classes)")
 start_scores = [class_scores(model, class_visualization(model, c, num_steps=0, learning_rate=0.0,
-                                                         mean=MEAN_IMAGE))[c] for c in SWEEP_CLASSES]
+                                                         mean=mean_image))[c] for c in sweep_classes]
 ax.axhline(np.mean(start_scores), color="0.5", ls="--", label="mean score of the starting noise")
 ax.set_xscale("log")
 ax.set_xlabel("learning rate $\\eta$")
-ax.set_ylabel(f"target score after {SWEEP_STEPS} steps")
+ax.set_ylabel(f"target score after {sweep_steps} steps")
 ax.set_title("Learning-rate sweep (plain ascent)")
 ax.grid(True, alpha=0.3)
 ax.legend(fontsize=8);

@@ -77,6 +77,32 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}")
 
 
+def cmd_gradescope_build(args: argparse.Namespace) -> None:
+    from course.gradescope import build
+
+    cifar = Path(args.cifar) if args.cifar else None
+    path = build(_course_dir(args), Path(args.output), cifar_archive=cifar)
+    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+
+
+def cmd_gradescope_run(args: argparse.Namespace) -> None:
+    import json
+
+    from course.gradescope import run_local
+
+    result = run_local(Path(args.zip), Path(args.submission), keep=Path(args.keep) if args.keep else None)
+    print(json.dumps({k: result[k] for k in ("score", "execution_time", "leaderboard") if k in result}, indent=1))
+    for test in result["tests"]:
+        print(f"  {test['name']:<52} {test['score']:g}/{test['max_score']:g}")
+    print("results.json follows Gradescope's specification")
+
+
+def cmd_gradescope_grade(args: argparse.Namespace) -> None:
+    from course.gradescope import grade
+
+    grade(_course_dir(args), Path(args.submission), Path(args.results))
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from course.demo import run_demo
 
@@ -122,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--due", help="due date, ISO format (e.g. 2026-12-01T23:59)")
     p.add_argument("--late-policy", default="none", help="none | zero | percent:P (P%% per started day)")
     p.set_defaults(func=cmd_export)
+
+    gradescope = sub.add_parser("gradescope", help="build, run and grade with a Gradescope autograder zip")
+    gsub = gradescope.add_subparsers(dest="gradescope_command", required=True)
+    p = gsub.add_parser("build", parents=[common], help="write the autograder zip")
+    p.add_argument("--output", default="gradescope-autograder.zip")
+    p.add_argument("--cifar", help="CIFAR-10 archive to include (default: $HWLIB_CIFAR10)")
+    p.set_defaults(func=cmd_gradescope_build)
+    p = gsub.add_parser("run", help="run a zip locally as Gradescope would, and validate results.json")
+    p.add_argument("zip")
+    p.add_argument("submission", help="folder with the student's files")
+    p.add_argument("--keep", help="use this folder as the container root (reuses its virtualenv)")
+    p.set_defaults(func=cmd_gradescope_run)
+    p = gsub.add_parser("grade", parents=[common], help="(inside the container) grade one submission")
+    p.add_argument("--submission", required=True)
+    p.add_argument("--results", required=True)
+    p.set_defaults(func=cmd_gradescope_grade)
 
     p = sub.add_parser("demo", help="the whole pipeline offline on generated submissions")
     p.add_argument("--directory", help="where to build the demo (default: a new temporary folder)")

@@ -1,0 +1,428 @@
+"""Hidden tests for notebook 6 (class visualization by gradient ascent on the input).
+
+Reference values come from the source notebook's own solution (``ref``). Every case
+swaps in the reference notebook-2 layers (and, for the later questions, the reference
+``input_gradient`` / ``ascent_step``), so a mistake made earlier is not charged again.
+
+Most cases run on a small reference ``TwoLayerNet`` (8x8x3 images, 32 hidden units,
+10 classes) trained for a moment on synthetic images: each class is a fixed smooth
+colour pattern plus noise. Its class visualizations are recognisable, so the checks
+"the score rises substantially" and "the image is classified as its class" are
+meaningful without loading CIFAR-10.
+"""
+
+from __future__ import annotations
+
+import types
+from functools import lru_cache
+from typing import Any, Mapping
+
+import numpy as np
+
+from course import reference
+from course.cases import Case, call
+from course.hidden import question
+
+LAYER_NAMES = ("fc_forward", "fc_backward", "relu_forward", "relu_backward")
+#: Earlier notebooks' functions replaced by their reference versions in every case.
+REFERENCE_LAYERS = {name: "layers" for name in LAYER_NAMES}
+
+NET_IMAGE_SHAPE = (8, 8, 3)
+NET_HIDDEN = 32
+NUM_CLASSES = 10
+#: The hidden network's mean image: smooth, between about 0.3 and 0.6 (so clamping matters).
+NET_MEAN = 0.45 + 0.15 * np.sin(np.linspace(0, 3, 8))[:, None, None] * np.cos(np.linspace(0, 2, 8))[None, :, None] \
+    * np.array([1.0, 0.6, -0.8])
+
+#: Settings of the "does it work" cases, and the thresholds calibrated on the reference
+#: (reference: every class recognised, score rises by 30 to 45).
+RECOGNITION_SETTINGS = dict(num_steps=30, learning_rate=0.1, weight_decay=0.01, jitter=1, blur_every=3,
+                            blur_sigma=0.5)
+MIN_RECOGNISED = 8
+MIN_RISE_FRACTION = 0.5
+
+ASCENT_HINT = ("add learning_rate * direction, with direction = gradient of the score - weight_decay * image, "
+               "rescaled to norm clip_grad only when its norm is larger")
+LOOP_HINT = ("follow the recipe in order: noise from np.random.default_rng(seed), clamp; per step: jitter "
+             "(rng.integers(-jitter, jitter + 1, size=2), np.roll over axes (0, 1)), ascent_step, roll back, "
+             "blur when (step + 1) % blur_every == 0, clamp image + mean to [0, 1]; return image + mean")
+
+
+def ref_module(ref: types.ModuleType) -> types.ModuleType:
+    """The reference notebook's definitions, with the reference notebook-2 layers it calls.
+
+    The notebook imports those layers with ``import_notebook`` (a call, which
+    :mod:`hwlib.nbimport` does not replay), so they are added here.
+    """
+    layers = reference.load("layers")
+    for name in LAYER_NAMES:
+        if not hasattr(ref, name):
+            setattr(ref, name, getattr(layers, name))
+    return ref
+
+
+class Weights:
+    """A parameter holder, the only thing ``input_gradient`` may rely on (``parameters()``)."""
+
+    def __init__(self, **params: np.ndarray) -> None:
+        self.params = params
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return self.params
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}{v.shape}" for k, v in self.params.items())
+        return f"network({shapes})"
+
+
+def random_network(rng: np.random.Generator, D: int, H: int, C: int, dtype: Any = np.float64) -> Weights:
+    return Weights(W1=(rng.standard_normal((D, H)) / np.sqrt(D)).astype(dtype),
+                   b1=(0.1 * rng.standard_normal(H)).astype(dtype),
+                   W2=(rng.standard_normal((H, C)) / np.sqrt(H)).astype(dtype),
+                   b2=(0.1 * rng.standard_normal(C)).astype(dtype))
+
+
+@lru_cache(maxsize=None)
+def trained_network() -> Weights:
+    """A 192-32-10 ReLU network trained (300 SGD steps) on synthetic 8x8x3 images, deterministically."""
+    layers = reference.load("layers")
+    rng = np.random.default_rng(442)
+    prototypes = np.stack([_smooth(rng.uniform(-0.3, 0.3, NET_IMAGE_SHAPE)) for _ in range(NUM_CLASSES)])
+    D = int(np.prod(NET_IMAGE_SHAPE))
+    params = {"W1": 0.05 * rng.standard_normal((D, NET_HIDDEN)), "b1": np.zeros(NET_HIDDEN),
+              "W2": 0.05 * rng.standard_normal((NET_HIDDEN, NUM_CLASSES)), "b2": np.zeros(NUM_CLASSES)}
+    for _ in range(300):
+        labels = rng.integers(0, NUM_CLASSES, 64)
+        images = prototypes[labels] + 0.1 * rng.standard_normal((64, *NET_IMAGE_SHAPE))
+        X = images.transpose(0, 3, 1, 2).reshape(64, -1)
+        hidden, cache1 = layers.fc_forward(X, params["W1"], params["b1"])
+        active, cache2 = layers.relu_forward(hidden)
+        scores, cache3 = layers.fc_forward(active, params["W2"], params["b2"])
+        _, grad_scores = layers.softmax_loss(scores, labels)
+        grad_active, grad_W2, grad_b2 = layers.fc_backward(grad_scores, cache3)
+        _, grad_W1, grad_b1 = layers.fc_backward(layers.relu_backward(grad_active, cache2), cache1)
+        grads = {"W1": grad_W1 + 1e-3 * params["W1"], "b1": grad_b1, "W2": grad_W2 + 1e-3 * params["W2"], "b2": grad_b2}
+        for name in params:
+            params[name] = params[name] - 0.5 * grads[name]
+    return Weights(**params)
+
+
+def _smooth(image: np.ndarray) -> np.ndarray:
+    """A cheap low-pass filter (average of the 3x3 neighbourhood, twice), for the class patterns."""
+    for _ in range(2):
+        padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        image = sum(padded[i:i + image.shape[0], j:j + image.shape[1]] for i in range(3) for j in range(3)) / 9
+    return image / np.abs(image).max() * 0.3
+
+
+def _target_score(ref: types.ModuleType, network: Weights, image: np.ndarray, mean: np.ndarray, c: int) -> np.ndarray:
+    """Reference class scores (C,) of an un-normalised image."""
+    return ref.input_gradient(network, ref.image_to_batch(image - mean), c)[0][0]
+
+
+# ----------------------------------------------------------------------------- Q6.1
+
+def _gradient_case(name: str, ref: types.ModuleType, network: Weights, X: np.ndarray, c: int,
+                   hint: str = "upstream gradient one-hot in column class_index; backpropagate through fc, ReLU, fc",
+                   **kw: Any) -> Case:
+    scores, grad_X = ref.input_gradient(network, X, c)
+    return Case(name, [call("input_gradient", network, X, c)], expect={"0.0": scores, "0.1": grad_X},
+                hint=hint, use_reference=REFERENCE_LAYERS, **kw)
+
+
+@question("input_gradient")
+def input_gradient_cases(rng: np.random.Generator, ref: types.ModuleType):
+    ref = ref_module(ref)
+    # The public hand-checkable example.
+    hand = Weights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
+                   W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
+    X = np.array([[1.0, 1.0], [0.0, -1.0]])
+    yield Case("hand-checkable network, class 0", [call("input_gradient", hand, X, 0)],
+               expect={"0.0": [[2.6, 0.8], [0.1, -0.2]], "0.1": [[2.0, 1.0], [0.0, 0.0]]},
+               hint="scores = ReLU(X W1 + b1) W2 + b2 (raw, no softmax); upstream gradient 1 in column "
+                    "class_index of every row", use_reference=REFERENCE_LAYERS)
+    yield _gradient_case("hand-checkable network, class 1", ref, hand, X, 1)
+    # The public gradient-check data, every class.
+    public = Weights(**{k: v for k, v in zip(("W1", "b1", "W2", "b2"), _public_network(12, 7, 4, 1))})
+    X = np.random.default_rng(2).standard_normal((3, 3, 2, 2))
+    for c in range(4):
+        yield _gradient_case(f"X of shape (3, 3, 2, 2), class {c}", ref, public, X, c,
+                             hint="grad_X must have X's shape; only column class_index of the upstream gradient is 1")
+    # A single image, the trained network, several classes.
+    net = trained_network()
+    X = rng.normal(0, 0.2, (1, int(np.prod(NET_IMAGE_SHAPE))))
+    for c in (0, 5, 9):
+        yield _gradient_case(f"one image (N = 1), trained 192-32-10 network, class {c}", ref, net, X, c)
+    # A batch larger than the number of classes, in image layout.
+    X = rng.normal(0, 0.2, (12, 3, 8, 8))
+    yield _gradient_case("batch of 12 images of shape (3, 8, 8), class 7", ref, net, X, 7,
+                         hint="the one-hot goes in COLUMN class_index of every row, not in row class_index")
+    # Hidden pre-activations exactly 0 (ReLU convention), other sizes, float32 weights.
+    zeros = Weights(W1=rng.standard_normal((5, 4)), b1=np.array([0.0, 0.0, 1.0, -1.0]),
+                    W2=rng.standard_normal((4, 3)), b2=np.zeros(3))
+    X = np.vstack([np.zeros(5), rng.standard_normal(5)])
+    yield _gradient_case("inputs that make hidden units exactly 0, class 2", ref, zeros, X, 2)
+    net32 = random_network(rng, 10, 6, 3, dtype=np.float32)
+    X = rng.standard_normal((4, 10)).astype(np.float32)
+    yield _gradient_case("float32 weights and inputs, D = 10, H = 6, C = 3, class 1", ref, net32, X, 1,
+                         atol=1e-5, rtol=1e-4)
+
+
+def _public_network(D: int, H: int, C: int, seed: int) -> tuple[np.ndarray, ...]:
+    """The weights of the notebook's ``small_random_network(D, H, C, seed)``."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((D, H)) / np.sqrt(D), 0.1 * rng.standard_normal(H),
+            rng.standard_normal((H, C)) / np.sqrt(H), 0.1 * rng.standard_normal(C))
+
+
+def _public(D: int, H: int, C: int, seed: int) -> Weights:
+    return Weights(**dict(zip(("W1", "b1", "W2", "b2"), _public_network(D, H, C, seed))))
+
+
+def _zero(D: int, H: int, C: int) -> Weights:
+    return Weights(W1=np.zeros((D, H)), b1=np.zeros(H), W2=np.zeros((H, C)), b2=np.zeros(C))
+
+
+# ----------------------------------------------------------------------------- Q6.2
+
+STEP_REFERENCE = {**REFERENCE_LAYERS, "input_gradient": "visualization"}
+
+
+def _step_case(name: str, ref: types.ModuleType, network: Weights, image: np.ndarray, c: int,
+               hint: str = ASCENT_HINT, **options: Any) -> Case:
+    new_image, score = ref.ascent_step(network, image, c, **options)
+    return Case(name, [call("ascent_step", network, image, c, **options)],
+                expect={"0.0": new_image, "0.1": score}, hint=hint, use_reference=STEP_REFERENCE)
+
+
+def _image(outputs: Mapping[str, Any], path: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Output ``path`` as a finite float array of ``shape``, or an AssertionError saying what came back."""
+    try:
+        value = np.asarray(outputs[path], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError(f"returned {type(outputs[path]).__name__}, expected an array of shape {shape}") from None
+    if value.shape != tuple(shape):
+        raise AssertionError(f"returned an array of shape {value.shape}, expected {tuple(shape)}")
+    if not np.all(np.isfinite(value)):
+        raise AssertionError("the returned image contains nan or inf")
+    return value
+
+
+def _check_rises(ref: types.ModuleType, network: Weights, c: int, shape: tuple[int, ...]) -> Any:
+    def check(outputs: Mapping[str, Any]) -> None:
+        new_image = _image(outputs, "0.0", shape)
+        before = float(outputs["0.1"])
+        after = float(ref.input_gradient(network, ref.image_to_batch(new_image), c)[0][0, c])
+        if not after > before:
+            raise AssertionError(f"the score of class {c} went from {before:.4f} to {after:.4f} after a small step; "
+                                 "it must rise (gradient ASCENT adds learning_rate * gradient)")
+    return check
+
+
+@question("ascent_step")
+def ascent_step_cases(rng: np.random.Generator, ref: types.ModuleType):
+    ref = ref_module(ref)
+    hand = Weights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
+                   W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
+    image = np.array([[[1.0, 1.0]]])
+    # The public hand-checkable steps.
+    yield Case("hand-checkable network, eta = 0.5", [call("ascent_step", hand, image, 0, learning_rate=0.5)],
+               expect={"0.0": [[[2.0, 1.5]]], "0.1": 2.6},
+               hint="gradient ASCENT: image + learning_rate * gradient; return the score before the step",
+               use_reference=STEP_REFERENCE)
+    yield Case("hand-checkable network, eta = 0.5, weight_decay = 0.4, clip_grad = 1",
+               [call("ascent_step", hand, image, 0, learning_rate=0.5, weight_decay=0.4, clip_grad=1.0)],
+               expect={"0.0": image + 0.5 * np.array([[[1.6, 0.6]]]) / np.sqrt(2.92)}, hint=ASCENT_HINT,
+               use_reference=STEP_REFERENCE)
+    yield _step_case("hand-checkable network, clip_grad = 10 (no clipping needed)", ref, hand, image, 0,
+                     learning_rate=0.5, clip_grad=10.0, hint="only rescale when the norm is larger than clip_grad")
+    # Pure weight decay on an all-zero network.
+    image = np.random.default_rng(3).standard_normal((4, 5, 3))
+    yield Case("all-zero network, eta = 0.1, weight_decay = 2", [call("ascent_step", _zero(60, 3, 2), image, 1,
+                                                                       learning_rate=0.1, weight_decay=2.0)],
+               expect={"0.0": 0.8 * image, "0.1": 0.0},
+               hint="the decay term is -weight_decay * image, multiplied by learning_rate like the rest",
+               use_reference=STEP_REFERENCE)
+    image = rng.standard_normal((3, 2, 3))
+    yield Case("all-zero network, eta = 0.3, weight_decay = 0.5", [call("ascent_step", _zero(18, 2, 2), image, 0,
+                                                                         learning_rate=0.3, weight_decay=0.5)],
+               expect={"0.0": 0.85 * image}, hint="new image = image + learning_rate * (0 - weight_decay * image)",
+               use_reference=STEP_REFERENCE)
+    # A small step raises the score (public check 3), measured with the reference.
+    network = _public(48, 10, 3, 4)
+    image = 0.1 * np.random.default_rng(5).standard_normal((4, 4, 3))
+    yield Case("a small step (eta = 0.01) raises the score of class 2",
+               [call("ascent_step", network, image, 2, learning_rate=0.01)], fetch=("0.0", "0.1"),
+               check=_check_rises(ref, network, 2, image.shape), use_reference=STEP_REFERENCE,
+               hint="gradient ascent adds the gradient")
+    # Exact steps on the trained network, with every option, other shapes and learning rates.
+    net = trained_network()
+    image = rng.normal(0, 0.2, NET_IMAGE_SHAPE)
+    for c, options in ((3, dict(learning_rate=0.1)),
+                       (3, dict(learning_rate=2.0)),
+                       (6, dict(learning_rate=0.1, weight_decay=0.3)),
+                       (6, dict(learning_rate=0.5, clip_grad=0.5)),
+                       (1, dict(learning_rate=0.05, weight_decay=0.1, clip_grad=0.2))):
+        described = ", ".join(f"{k} = {v}" for k, v in options.items())
+        yield _step_case(f"trained 8x8x3 network, class {c}, {described}", ref, net, image, c, **options)
+    # Non-square image, several channels of weights, clip_grad larger than the direction.
+    network = random_network(rng, 5 * 3 * 3, 4, 2)
+    image = rng.standard_normal((5, 3, 3))
+    yield _step_case("image of shape (5, 3, 3), eta = 0.2, weight_decay = 0.05, clip_grad = 100",
+                     ref, network, image, 1, learning_rate=0.2, weight_decay=0.05, clip_grad=100.0)
+
+
+# ----------------------------------------------------------------------------- Q6.3
+
+LOOP_REFERENCE = {**STEP_REFERENCE, "ascent_step": "visualization"}
+
+
+def _loop_case(name: str, ref: types.ModuleType, network: Weights, c: int, hint: str = LOOP_HINT,
+               **options: Any) -> Case:
+    expected = ref.class_visualization(network, c, **options)
+    return Case(name, [call("class_visualization", network, c, **options)], expect={"0": expected},
+                hint=hint, use_reference=LOOP_REFERENCE, atol=1e-7, rtol=1e-5)
+
+
+def _check_in_unit_box(outputs: Mapping[str, Any]) -> None:
+    image = _image(outputs, "0", np.shape(outputs["0"]))
+    if image.min() < 0.0 or image.max() > 1.0:
+        raise AssertionError(f"with clamp=True the image has values in [{image.min():.3f}, {image.max():.3f}], "
+                             "expected [0, 1]")
+
+
+def _check_decay_shrinks(mean: np.ndarray) -> Any:
+    def check(outputs: Mapping[str, Any]) -> None:
+        plain = np.linalg.norm(_image(outputs, "0", mean.shape) - mean)
+        decayed = np.linalg.norm(_image(outputs, "1", mean.shape) - mean)
+        if not decayed < 0.9 * plain:
+            raise AssertionError(f"weight decay 0.5 should shrink the image (distance from the mean image) "
+                                 f"compared with no decay: norm {decayed:.3f} with decay, {plain:.3f} without")
+    return check
+
+
+def _check_deterministic(outputs: Mapping[str, Any]) -> None:
+    first, again, other = (_image(outputs, k, np.shape(outputs["0"])) for k in ("0", "1", "2"))
+    if not np.array_equal(first, again):
+        raise AssertionError("two calls with the same seed returned different images; draw every random number "
+                             "from np.random.default_rng(seed)")
+    if np.allclose(first, other):
+        raise AssertionError("seeds 11 and 12 returned the same image; use the seed argument")
+
+
+def _check_rise_and_recognition(ref: types.ModuleType, network: Weights, mean: np.ndarray, expected_rise: np.ndarray,
+                                options: Mapping[str, Any]) -> Any:
+    described = ", ".join(f"{k}={v}" for k, v in options.items())
+
+    def check(outputs: Mapping[str, Any]) -> None:
+        rises, recognised, fell = [], 0, []
+        for c in range(NUM_CLASSES):
+            start = _target_score(ref, network, _image(outputs, f"{2 * c}", mean.shape), mean, c)
+            final = _target_score(ref, network, _image(outputs, f"{2 * c + 1}", mean.shape), mean, c)
+            rises.append(final[c] - start[c])
+            recognised += int(np.argmax(final) == c)
+            if final[c] < start[c]:
+                fell.append(c)
+        if fell:
+            raise AssertionError(f"the target score FELL for classes {fell} ({described}); gradient ascent must "
+                                 "raise it: add learning_rate * gradient, do not subtract it")
+        weak = [c for c in range(NUM_CLASSES) if rises[c] < MIN_RISE_FRACTION * expected_rise[c]]
+        if weak:
+            raise AssertionError(
+                f"the target score rose too little for classes {weak} ({described}): by "
+                f"{', '.join(f'{rises[c]:.2f}' for c in weak)}, expected at least "
+                f"{', '.join(f'{MIN_RISE_FRACTION * expected_rise[c]:.2f}' for c in weak)} "
+                f"({MIN_RISE_FRACTION:.0%} of the reference's rise)")
+        if recognised < MIN_RECOGNISED:
+            raise AssertionError(f"only {recognised} of {NUM_CLASSES} images are classified as their target class "
+                                 f"({described}); expected at least {MIN_RECOGNISED}")
+    return check
+
+
+@question("class_visualization")
+def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
+    ref = ref_module(ref)
+    # The public checks (same data).
+    shape = (4, 5, 3)
+    mean = np.random.default_rng(6).uniform(0.2, 0.8, shape)
+    public = _public(60, 12, 4, 7)
+    yield _loop_case("num_steps = 0 (public check 1)", ref, public, 1, num_steps=0, learning_rate=1.0, mean=mean,
+                     seed=3, image_shape=shape,
+                     hint="start from 0.01 * rng.standard_normal(image_shape) with rng = np.random.default_rng(seed), "
+                          "clamp, and return image + mean")
+    options = dict(num_steps=5, learning_rate=0.05, jitter=1, mean=mean, image_shape=shape)
+    yield Case("same seed twice, then another seed (public check 2)",
+               [call("class_visualization", public, 2, seed=11, **options),
+                call("class_visualization", public, 2, seed=11, **options),
+                call("class_visualization", public, 2, seed=12, **options)],
+               fetch=("0", "1", "2"), check=_check_deterministic, use_reference=LOOP_REFERENCE)
+    yield _loop_case("all-zero network, jitter = 2 (public check 3)", ref, _zero(60, 3, 2), 0, num_steps=4,
+                     learning_rate=1.0, jitter=2, mean=mean, seed=5, image_shape=shape,
+                     hint="roll the image back by (-dy, -dx) after every step: with zero gradients nothing may move")
+    yield _loop_case("all-zero network, blur_every = 1 (public check 4)", ref, _zero(60, 3, 2), 0, num_steps=1,
+                     learning_rate=1.0, blur_every=1, blur_sigma=0.8, mean=mean, seed=5, image_shape=shape,
+                     hint="blur the normalised image with gaussian_blur(image, blur_sigma), then clamp")
+    yield Case("clamp with mean 0.9 and learning rate 50 (public check 5)",
+               [call("class_visualization", public, 0, num_steps=10, learning_rate=50.0, mean=np.full(shape, 0.9),
+                     image_shape=shape)],
+               expect={"0": ref.class_visualization(public, 0, num_steps=10, learning_rate=50.0,
+                                                    mean=np.full(shape, 0.9), image_shape=shape)},
+               check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
+               hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
+    yield _loop_case("30 steps, learning rate 0.1, clamp = False (public check 6)", ref, public, 3, num_steps=30,
+                     learning_rate=0.1, clamp=False, image_shape=shape,
+                     hint="each step must ADD learning_rate * gradient; with clamp=False and mean=None nothing is clipped")
+
+    net, net_mean = trained_network(), NET_MEAN
+    # Exact images on the trained network, one option at a time, then all together.
+    base = dict(num_steps=12, learning_rate=0.1, mean=net_mean, image_shape=NET_IMAGE_SHAPE)
+    variants = [
+        ("plain ascent with clamping", {}, "each step: image + learning_rate * gradient, then clamp"),
+        ("learning rate 0.02", dict(learning_rate=0.02), "pass learning_rate on to ascent_step"),
+        ("weight_decay = 0.5", dict(weight_decay=0.5), "pass weight_decay on to ascent_step"),
+        ("clip_grad = 0.3", dict(clip_grad=0.3), "pass clip_grad on to ascent_step"),
+        ("jitter = 2, seed 4", dict(jitter=2, seed=4),
+         "dy, dx = rng.integers(-jitter, jitter + 1, size=2); np.roll(image, (dy, dx), axis=(0, 1)) before the "
+         "step and np.roll(image, (-dy, -dx), axis=(0, 1)) after it"),
+        ("blur_every = 4, blur_sigma = 0.7", dict(blur_every=4, blur_sigma=0.7),
+         "blur after steps 4, 8, 12, ... ((step + 1) % blur_every == 0), on the normalised image"),
+        ("clamp = False", dict(clamp=False, learning_rate=0.5), "with clamp=False, do not clip at all"),
+        ("large learning rate 5 with clamping", dict(learning_rate=5.0),
+         "clamp the un-normalised image: np.clip(image + mean, 0, 1) - mean"),
+        ("all options, seed 9", dict(num_steps=20, weight_decay=0.05, jitter=1, blur_every=3, blur_sigma=0.5,
+                                      clip_grad=2.0, seed=9), LOOP_HINT),
+    ]
+    for c, (label, changes, hint) in zip((0, 1, 2, 3, 4, 5, 6, 7, 8), variants):
+        yield _loop_case(f"trained 8x8x3 network, class {c}: {label}", ref, net, c, hint=hint, **{**base, **changes})
+    # mean=None, a non-square image and a network of matching size.
+    network = random_network(rng, 6 * 9 * 3, 10, 3)
+    yield _loop_case("image_shape (6, 9, 3), mean None, jitter 3, blur_every 2", ref, network, 2, num_steps=8,
+                     learning_rate=0.2, jitter=3, blur_every=2, image_shape=(6, 9, 3), seed=1)
+    # Behaviour: clamping keeps [0, 1]; weight decay shrinks the image.
+    yield Case("clamp keeps pixel values in [0, 1] (learning rate 20, trained network)",
+               [call("class_visualization", net, 4, num_steps=15, learning_rate=20.0, mean=net_mean,
+                     image_shape=NET_IMAGE_SHAPE)],
+               fetch=("0",), check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
+               hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
+    decay_options = dict(num_steps=30, learning_rate=0.1, clamp=False, mean=net_mean, image_shape=NET_IMAGE_SHAPE)
+    yield Case("weight decay 0.5 shrinks the image compared with no decay",
+               [call("class_visualization", net, 9, **decay_options),
+                call("class_visualization", net, 9, weight_decay=0.5, **decay_options)],
+               fetch=("0", "1"), check=_check_decay_shrinks(net_mean), use_reference=LOOP_REFERENCE,
+               hint="weight decay pulls the normalised image towards 0: direction = gradient - weight_decay * image")
+    # Does it work? Every class: the score rises substantially and the image is recognised.
+    calls, rises = [], []
+    for c in range(NUM_CLASSES):
+        start_options = {**RECOGNITION_SETTINGS, "num_steps": 0}
+        calls += [call("class_visualization", net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c,
+                       **start_options),
+                  call("class_visualization", net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c,
+                       **RECOGNITION_SETTINGS)]
+        start = ref.class_visualization(net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c, **start_options)
+        final = ref.class_visualization(net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c,
+                                        **RECOGNITION_SETTINGS)
+        rises.append(_target_score(ref, net, final, net_mean, c)[c] - _target_score(ref, net, start, net_mean, c)[c])
+    yield Case("all 10 classes of the trained network: the score rises and the image is recognised",
+               calls, fetch=tuple(str(i) for i in range(2 * NUM_CLASSES)),
+               check=_check_rise_and_recognition(ref, net, net_mean, np.array(rises), RECOGNITION_SETTINGS),
+               use_reference=LOOP_REFERENCE)

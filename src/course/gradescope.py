@@ -1,0 +1,276 @@
+"""Gradescope: build an autograder zip, grade inside the container, run the zip locally.
+
+The zip follows Gradescope's autograder specification: ``setup.sh`` and
+``run_autograder`` at the top, everything else unpacked under
+``/autograder/source``. Inside it:
+
+* ``pkg/`` - this project (``hwlib`` + ``course``), installed by ``setup.sh``
+  into a virtualenv;
+* ``course/`` - a course directory: the source notebooks, the hidden-test cases,
+  nbgrader's configuration and a gradebook holding only the assignment;
+* ``data/`` - the CIFAR-10 archive the notebooks and the leaderboard use.
+
+``run_autograder`` calls ``course gradescope grade``, which grades
+``/autograder/submission`` with the same pipeline as ``course autograde`` and
+writes ``/autograder/results/results.json``: one test per autograded question
+and a leaderboard entry with the test accuracy of the submitted model.
+``AUTOGRADER_ROOT`` replaces ``/autograder`` so ``course gradescope run`` can
+stand a temporary folder in for the container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from course.paths import ASSIGNMENT, NOTEBOOKS
+
+REPO = Path(__file__).resolve().parents[2]
+VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once when it builds the autograder image.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${COURSE_LOCAL_RUN:-}" ]; then
+  apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip graphviz >/dev/null
+fi
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install -q --upgrade pip
+"$ROOT/venv/bin/python" -m pip install -q "$ROOT/source/pkg[instructor]"
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this for every submission.
+set -uo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+mkdir -p "$ROOT/results"
+if [ -f "$ROOT/source/data/cifar-10-python.tar.gz" ]; then
+  export HWLIB_CIFAR10="$ROOT/source/data/cifar-10-python.tar.gz"
+fi
+export HWLIB_DATA_DIR="$ROOT/cache"
+cd "$ROOT/source/course"
+"$ROOT/venv/bin/course" gradescope grade --course-dir "$ROOT/source/course" \
+  --submission "$ROOT/submission" --results "$ROOT/results/results.json"
+"""
+
+
+def build(course_dir: Path, target: Path, *, cifar_archive: Path | None = None) -> Path:
+    """Write the autograder zip for a released course directory."""
+    course_dir = Path(course_dir).resolve()
+    if not (course_dir / "gradebook.db").exists():
+        raise FileNotFoundError(f"{course_dir} has no gradebook.db: run `course release` first")
+    cifar_archive = cifar_archive or (Path(os.environ["HWLIB_CIFAR10"]) if os.environ.get("HWLIB_CIFAR10") else None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            archive.writestr(info, text)
+        for path in [REPO / "pyproject.toml", REPO / "README.md", *(REPO / "src").rglob("*")]:
+            if path.is_file() and "__pycache__" not in path.parts and ".egg-info" not in str(path):
+                archive.write(path, f"pkg/{path.relative_to(REPO)}")
+        archive.write(course_dir / "nbgrader_config.py", "course/nbgrader_config.py")
+        with tempfile.TemporaryDirectory(prefix="gradebook-") as scratch:
+            copy = Path(scratch) / "gradebook.db"
+            shutil.copy2(course_dir / "gradebook.db", copy)
+            _gradebook_only_assignment(copy)
+            archive.write(copy, "course/gradebook.db")
+        for folder in (course_dir / "source" / ASSIGNMENT, course_dir / "autograder" / "tests"):
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    archive.write(path, f"course/{path.relative_to(course_dir)}")
+        if cifar_archive is not None and cifar_archive.is_file():
+            archive.write(cifar_archive, "data/cifar-10-python.tar.gz")
+    return target
+
+
+def _gradebook_only_assignment(database: Path) -> None:
+    """Drop students and submissions from a gradebook copy (none belong in the zip)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{database}") as gradebook:
+        for student in list(gradebook.students):
+            gradebook.remove_student(student.id)
+
+
+def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "gradescope") -> dict[str, Any]:
+    """Grade one Gradescope submission with the ``course autograde`` pipeline; write results.json."""
+    from course.autograde import autograde
+    from course.collect import notebook_of
+
+    started = time.monotonic()
+    course_dir = Path(course_dir).resolve()
+    target = course_dir / "submitted" / student / ASSIGNMENT
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    placed = []
+    for path in sorted(Path(submission).rglob("*")):
+        if not path.is_file():
+            continue
+        name = notebook_of(path.name)
+        if name and not (target / name).exists():
+            shutil.copy2(path, target / name)
+            placed.append(name)
+        elif path.suffix == ".npz" and not (target / path.name).exists():
+            shutil.copy2(path, target / path.name)
+    try:
+        reports = autograde(course_dir, jobs=os.cpu_count() or 1, force=True, students=[student], progress=False)
+        result = results_json(course_dir, student, reports[0] if reports else None, placed)
+    except Exception as error:  # the container must always leave a results file
+        result = {"score": 0.0, "output": f"The autograder failed: {type(error).__name__}: {error}", "tests": []}
+    result["execution_time"] = round(time.monotonic() - started, 1)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def results_json(course_dir: Path, student: str, report: Any, placed: list[str]) -> dict[str, Any]:
+    """Gradescope's results.json: one test per autograded question, plus the leaderboard."""
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    tests = []
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        for notebook in sorted(submission.notebooks, key=lambda n: n.name):
+            outputs = _cell_outputs(course_dir / "autograded" / student / ASSIGNMENT / f"{notebook.name}.ipynb",
+                                    nbformat)
+            status = report.notebooks.get(notebook.name) if report else None
+            for grade_ in notebook.grades:
+                if grade_.auto_score is None:  # written answers: graded by hand
+                    continue
+                text = outputs.get(grade_.name, "")
+                if status is not None and status.status != "graded":
+                    text = f"{status.reason}\n{text}".strip()
+                tests.append({
+                    "name": f"{notebook.name}: {grade_.name}",
+                    "score": float(grade_.auto_score),
+                    "max_score": float(grade_.max_score),
+                    "output": text[:8000],
+                    "visibility": "visible",
+                })
+    missing = sorted(set(NOTEBOOKS.values()) - set(placed))
+    output = "Notebooks graded: " + ", ".join(sorted(placed))
+    if missing:
+        output += "\nNot found in the submission (scored 0): " + ", ".join(missing)
+    result: dict[str, Any] = {"score": round(sum(t["score"] for t in tests), 4), "output": output,
+                              "tests": tests, "visibility": "visible"}
+    accuracy = leaderboard_accuracy(course_dir / "autograded" / student / ASSIGNMENT / "best_model.npz")
+    if accuracy is not None:
+        result["leaderboard"] = [{"name": "Test accuracy", "value": round(accuracy, 4), "order": "desc"}]
+    return result
+
+
+def _cell_outputs(path: Path, nbformat: Any) -> dict[str, str]:
+    """grade_id -> the text outputs of that cell in an autograded notebook."""
+    if not path.exists():
+        return {}
+    notebook = nbformat.read(str(path), as_version=4)
+    texts = {}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and cell.cell_type == "code":
+            parts = [o.get("text", "") if o.output_type == "stream" else o.get("evalue", "")
+                     for o in cell.get("outputs", []) if o.output_type in ("stream", "error")]
+            texts[grade_id] = "".join(parts)
+    return texts
+
+
+def leaderboard_accuracy(model_path: Path) -> float | None:
+    """Test accuracy of a submitted model, evaluated here with the reference classes.
+
+    The file is read with ``allow_pickle=False``; a model that cannot be loaded
+    simply has no leaderboard entry.
+    """
+    if not model_path.exists():
+        return None
+    try:
+        from course import reference
+        from hwlib.classifier import Classifier, accuracy, read_metadata
+        from hwlib.cifar import load_cifar10
+        from hwlib.preprocess import preprocess_cifar
+
+        meta = read_metadata(model_path)
+        networks = reference.load("networks")
+        cls = getattr(networks, meta["class"])
+        model = Classifier.load_from(model_path, cls)
+        data = preprocess_cifar(load_cifar10())
+        return float(accuracy(model, data["X_test"], data["y_test"]))
+    except Exception:
+        return None
+
+
+def validate_results(result: Any) -> list[str]:
+    """Problems with a results.json object against Gradescope's specification."""
+    problems = []
+    if not isinstance(result, dict):
+        return ["results.json must hold a JSON object"]
+    if "score" not in result and not all("score" in t for t in result.get("tests", [])):
+        problems.append("either a top-level score or a score in every test is required")
+    if "score" in result and not isinstance(result["score"], (int, float)):
+        problems.append("score must be a number")
+    if "execution_time" in result and not isinstance(result["execution_time"], (int, float)):
+        problems.append("execution_time must be a number")
+    if result.get("visibility", "visible") not in VISIBILITIES:
+        problems.append(f"visibility must be one of {sorted(VISIBILITIES)}")
+    for index, test in enumerate(result.get("tests", [])):
+        where = f"tests[{index}]"
+        if not isinstance(test, dict):
+            problems.append(f"{where} must be an object")
+            continue
+        for key, kinds in (("score", (int, float)), ("max_score", (int, float)), ("name", str), ("output", str)):
+            if key in test and not isinstance(test[key], kinds):
+                problems.append(f"{where}.{key} has the wrong type")
+        if isinstance(test.get("score"), (int, float)) and isinstance(test.get("max_score"), (int, float)):
+            if not 0 <= test["score"] <= test["max_score"]:
+                problems.append(f"{where}.score is outside [0, max_score]")
+        if test.get("visibility", "visible") not in VISIBILITIES:
+            problems.append(f"{where}.visibility is not allowed")
+    for index, entry in enumerate(result.get("leaderboard", [])):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or "value" not in entry:
+            problems.append(f"leaderboard[{index}] needs a name and a value")
+        elif entry.get("order", "desc") not in ("asc", "desc"):
+            problems.append(f"leaderboard[{index}].order must be asc or desc")
+    return problems
+
+
+def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None) -> dict[str, Any]:
+    """Run an autograder zip the way Gradescope's container does, in a temporary root.
+
+    ``setup.sh`` installs into a fresh virtualenv under the root, then
+    ``run_autograder`` grades a copy of ``submission``. Returns results.json,
+    after checking it against the specification (ValueError lists problems).
+    """
+    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="gradescope-"))
+    source = root / "source"
+    source.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(source)
+    shutil.copy2(source / "run_autograder", root / "run_autograder")
+    if (root / "submission").exists():
+        shutil.rmtree(root / "submission")
+    shutil.copytree(submission, root / "submission")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSE_LOCAL_RUN": "1"}
+    for variable in ("COURSE_DIR", "COURSE_AUTOGRADER_DIR", "COURSE_SOURCE_DIR", "VIRTUAL_ENV"):
+        env.pop(variable, None)
+    if not (root / "venv" / "bin" / "course").exists():
+        subprocess.run(["bash", str(source / "setup.sh")], env=env, check=True)
+    subprocess.run(["bash", str(root / "run_autograder")], env=env, check=False)
+    results_path = root / "results" / "results.json"
+    if not results_path.exists():
+        raise ValueError("run_autograder wrote no results/results.json")
+    result = json.loads(results_path.read_text())
+    problems = validate_results(result)
+    if problems:
+        raise ValueError("results.json does not follow Gradescope's specification:\n" + "\n".join(problems))
+    return result
+
