@@ -36,9 +36,14 @@ def build(script: Path) -> nbformat.NotebookNode:
         "kernelspec": KERNELSPEC,
         "language_info": {"name": "python"},
     })
-    for cell in notebook.cells:
+    used: set[str] = set()
+    for index, cell in enumerate(notebook.cells):
         for key in _NOISE_KEYS:
             cell.metadata.pop(key, None)
+        # Stable ids (jupytext draws random ones): the grade_id where there is one.
+        cell_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index}"
+        cell.id = cell_id if cell_id not in used else f"{cell_id}-{index}"
+        used.add(cell.id)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -74,8 +74,10 @@ class Case:
             namespace uses the reference version of that name (so an earlier
             mistake is not charged twice).
         no_warnings: fail when the student's code raised a warning (e.g. overflow).
-        source_of: a name whose source code is fetched as output ``"source"`` (a
-            string, "" when unavailable), for checks such as "no Python loops".
+        source_of: a name whose code is fetched as output ``"source"``:
+            ``{"text": source or "", "code": [[opname, offset, jump target or None, line], ...]}``
+            with one instruction list per code object (the function and the
+            functions/comprehensions inside it), for checks such as "no Python loops".
     """
 
     name: str
@@ -138,6 +140,40 @@ def _resolve_args(values: Any, results: Sequence[Any]) -> Any:
     return values
 
 
+def code_listing(fn: Any) -> dict[str, Any]:
+    """Source text and bytecode instructions of a function, as plain data (see Case.source_of)."""
+    import dis
+    import types
+
+    try:
+        text = inspect.getsource(fn)
+    except (OSError, TypeError):
+        text = ""
+    code_objects, listing = [getattr(fn, "__code__", None)], []
+    while code_objects:
+        code = code_objects.pop()
+        if not isinstance(code, types.CodeType):
+            continue
+        line = code.co_firstlineno
+        instructions = []
+        for ins in dis.get_instructions(code):
+            line = getattr(ins, "line_number", None) or ins.starts_line or line
+            target = ins.argval if ins.opcode in _JUMPS and isinstance(ins.argval, int) else None
+            instructions.append([ins.opname, ins.offset, target, line - code.co_firstlineno + 1])
+        listing.append(instructions)
+        code_objects.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return {"text": text, "code": listing}
+
+
+def _jump_opcodes() -> frozenset[int]:
+    import dis
+
+    return frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(getattr(dis, "hasjump", ()))
+
+
+_JUMPS = _jump_opcodes()
+
+
 def _argument_names(fn: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
     try:
         bound = inspect.signature(fn).bind(*args, **kwargs)
@@ -194,10 +230,7 @@ def execute_calls(case: Case, namespace: MutableMapping[str, Any],
         for path in case.output_paths:
             run.outputs[path] = resolve_path(results, path)
         if case.source_of is not None:
-            try:
-                run.outputs["source"] = inspect.getsource(namespace[case.source_of])
-            except (KeyError, OSError, TypeError):
-                run.outputs["source"] = ""
+            run.outputs["source"] = code_listing(namespace.get(case.source_of))
     except NotImplementedError:
         run.error = "not implemented yet (the function raises NotImplementedError)"
     except Exception as error:  # student code may raise anything

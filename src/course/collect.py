@@ -63,7 +63,7 @@ def student_of(relative: str, pattern: str) -> str | None:
     student = groups.get("student") or groups.get("folder") or groups.get("prefix")
     if not student:
         return None
-    student = re.sub(r"[^A-Za-z0-9_.-]+", "-", student).strip("-.")
+    student = re.sub(r"[^A-Za-z0-9_.-]+", "-", student).strip("-._")
     return student or None
 
 

@@ -80,11 +80,14 @@ def make_download(course_dir: Path, target: Path) -> Path:
     return target
 
 
-def run_demo(directory: Path | None = None, *, jobs: int = 2) -> Path:
-    """Run the demo in ``directory`` (default: a new temporary folder); return the course dir."""
+def run_demo(directory: Path | None = None, *, jobs: int = 2, notebooks: list[str] | None = None) -> Path:
+    """Run the demo in ``directory`` (default: a new temporary folder); return the course dir.
+
+    ``notebooks`` limits the course to these notebook files (tests use two).
+    """
     started = time.monotonic()
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="course-demo-"))
-    course_dir = init_course_dir(root / "course")
+    course_dir = init_course_dir(root / "course", keys=notebooks)
     print(f"[1/7] course directory: {course_dir}")
     zip_path = release(course_dir, jobs=jobs)
     print(f"[2/7] released; student bundle: {zip_path} (leak check and execution check passed)")

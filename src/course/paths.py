@@ -59,7 +59,7 @@ def source_dir() -> Path:
         return Path(os.environ["COURSE_SOURCE_DIR"])
     for root in _candidates():
         for sub in (Path("source") / ASSIGNMENT, Path("notebooks")):
-            if (root / sub / NOTEBOOKS["graphs"]).exists() or (root / sub / NOTEBOOKS["layers"]).exists():
+            if any((root / sub / name).exists() for name in NOTEBOOKS.values()):
                 return root / sub
     raise FileNotFoundError(
         "cannot find the source notebooks (notebooks/ or source/backprop/); set COURSE_SOURCE_DIR"
