@@ -7,7 +7,6 @@ the score.
 
 from __future__ import annotations
 
-import types
 from typing import Any, Mapping
 
 import numpy as np
