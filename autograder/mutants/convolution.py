@@ -1,4 +1,7 @@
-"""Plausible buggy solutions of notebook 5 (convolution, max pooling); each must lose points on its own question only."""
+"""Plausible buggy solutions of notebook 5 (convolution, max pooling).
+
+Each must lose points on its own question only.
+"""
 
 from course.mutants import Mutant
 
@@ -29,7 +32,8 @@ MUTANTS = [
 
     # conv_forward
     Mutant(name="conv_forward_flipped_kernel", answer=CONV_FWD,
-           old="np.tensordot(window, w, axes", new="np.tensordot(window, w[:, :, ::-1, ::-1], axes", fails=CONV_FWD_TESTS,
+           old="np.tensordot(window, w, axes", new="np.tensordot(window, w[:, :, ::-1, ::-1], axes",
+           fails=CONV_FWD_TESTS,
            description="flips the mask (true convolution) instead of the handout's correlation"),
     Mutant(name="conv_forward_output_size_off_by_one", answer=CONV_FWD,
            old="H_out = 1 + (H + 2 * pad - HH) // stride", new="H_out = (H + 2 * pad - HH) // stride",
@@ -52,7 +56,8 @@ MUTANTS = [
            description="pads the rows but not the columns"),
     Mutant(name="conv_forward_width_from_height", answer=CONV_FWD,
            old="W_out = 1 + (W + 2 * pad - WW) // stride", new="W_out = 1 + (H + 2 * pad - WW) // stride",
-           fails=CONV_FWD_TESTS, description="uses the image height for the output width (right only for square images)"),
+           fails=CONV_FWD_TESTS,
+           description="uses the image height for the output width (right only for square images)"),
 
     # conv_backward
     Mutant(name="conv_backward_ignores_stride", answer=CONV_BWD,
@@ -62,7 +67,8 @@ MUTANTS = [
            old="grad_x = grad_x_pad[:, :, pad:pad + H, pad:pad + W]", new="grad_x = grad_x_pad", fails=CONV_BWD_TESTS,
            description="returns the gradient of the padded input (forgets to remove the padding)"),
     Mutant(name="conv_backward_unpads_with_negative_index", answer=CONV_BWD,
-           old="grad_x = grad_x_pad[:, :, pad:pad + H, pad:pad + W]", new="grad_x = grad_x_pad[:, :, pad:-pad, pad:-pad]",
+           old="grad_x = grad_x_pad[:, :, pad:pad + H, pad:pad + W]",
+           new="grad_x = grad_x_pad[:, :, pad:-pad, pad:-pad]",
            fails=CONV_BWD_TESTS, description="removes the padding with pad:-pad, which is empty when pad = 0"),
     Mutant(name="conv_backward_grad_b_wrong_axes", answer=CONV_BWD,
            old="grad_b = np.sum(grad_out, axis=(0, 2, 3))", new="grad_b = np.sum(grad_out, axis=(1, 2, 3))",
@@ -119,7 +125,9 @@ MUTANTS = [
            description="starts the running maximum at 0, wrong for all-negative windows"),
     Mutant(name="max_pool_forward_sorts_input_in_place", answer=POOL_FWD,
            old="out[:, :, i, j] = window.max(axis=(2, 3))",
-           new="window.sort(axis=3)\n            window.sort(axis=2)\n            out[:, :, i, j] = window[:, :, -1, -1]",
+           new=("window.sort(axis=3)\n"
+                "            window.sort(axis=2)\n"
+                "            out[:, :, i, j] = window[:, :, -1, -1]"),
            fails=POOL_FWD_TESTS,
            description="finds the maximum by sorting the window in place, which scrambles the caller's x"),
 
@@ -143,7 +151,8 @@ MUTANTS = [
                 "(block == block.max(axis=(2, 3), keepdims=True)) * grad_out[:, :, i, j][:, :, None, None]"),
            fails=POOL_BWD_TESTS, description="gives the full gradient to every tied maximum (a mask of all maxima)"),
     Mutant(name="max_pool_backward_last_tie", answer=POOL_BWD,
-           old="first_max = np.argmax(window, axis=2)", new="first_max = ph * pw - 1 - np.argmax(window[:, :, ::-1], axis=2)",
+           old="first_max = np.argmax(window, axis=2)",
+           new="first_max = ph * pw - 1 - np.argmax(window[:, :, ::-1], axis=2)",
            fails=POOL_BWD_TESTS, description="picks the last maximum of a tie instead of the first"),
     Mutant(name="max_pool_backward_ignores_stride", answer=POOL_BWD,
            old="top = i * stride", new="top = i", fails=POOL_BWD_TESTS,

@@ -58,22 +58,22 @@ np.set_printoptions(precision=4, suppress=True)
 #
 # $$(I * G)[t] = \sum_{k=-\infty}^{\infty} I[k]\; G[t-k].$$
 #
-# A mask is nonzero only at a few offsets, so the infinite sum is really a short one. Substitute
-# $u = t - k$ (the *offset* of the mask tap) and it reads $(I*G)[t] = \sum_u G[u]\, I[t-u]$: the tap
-# at offset $u$ multiplies the sample $u$ steps to the **left** of $t$. The mask is applied
-# *flipped*; that flip is what distinguishes a convolution from a plain weighted sum of neighbours.
+# A mask is nonzero only at a few offsets, so the infinite sum is really a short one. Writing
+# $u = t - k$ for the *offset* of a mask tap, the same sum reads
+# $(I*G)[t] = \sum_u G[u]\, I[t-u]$. Look carefully at which sample each tap meets: the mask is
+# applied *flipped*, and that flip is what distinguishes a convolution from a plain weighted sum of
+# neighbours.
 #
-# **A mask as an array.** We store a 3-tap mask as a numpy array of length 3 whose entries are the
-# taps at offsets $-1, 0, +1$, in that order:
+# **A mask as an array.** A 3-tap mask is nonzero at the offsets $u = -1, 0, +1$. We store it as a
+# numpy array of length 3 holding the taps in order of offset:
 #
 # | array entry | `G[0]` | `G[1]` | `G[2]` |
 # | --- | --- | --- | --- |
-# | offset $u$ | $-1$ | $0$ | $+1$ |
-# | multiplies | $I[t+1]$ | $I[t]$ | $I[t-1]$ |
+# | tap | $G[-1]$ | $G[0]$ | $G[+1]$ |
 #
-# so $(I*G)[t] = G[0]\,I[t+1] + G[1]\,I[t] + G[2]\,I[t-1]$. This is exactly what
-# `np.convolve(I, G, mode="same")` computes: it returns an output as long as `I`, centred on each
-# sample, and treats samples beyond either end of `I` as zeros.
+# With this layout, `np.convolve(I, G, mode="same")[t]` is exactly $(I*G)[t]$ (it returns an output
+# as long as `I`, centred on each sample, and treats samples beyond either end of `I` as zeros), so
+# you can try a mask out in a scratch cell.
 #
 # ### Q5.1 — `derivative_mask` (2 points)
 #
@@ -90,8 +90,8 @@ def derivative_mask() -> np.ndarray:
     """The 3-tap mask G with (I * G)[t] = (I[t+1] - I[t-1]) / 2 under convolution.
 
     Returns:
-        float array of shape (3,): G[0], G[1], G[2] are the taps at offsets -1, 0, +1,
-        so that np.convolve(I, G, mode="same")[t] = G[0] I[t+1] + G[1] I[t] + G[2] I[t-1].
+        float array of shape (3,): G[0], G[1], G[2] are the taps at offsets -1, 0, +1
+        (the layout np.convolve(I, G, mode="same") uses).
     """
     ### BEGIN SOLUTION
     return np.array([0.5, 0.0, -0.5])
@@ -203,7 +203,8 @@ ax.legend(loc="lower left", fontsize=9);
 # padded output.
 
 # %% nbgrader={"grade": false, "grade_id": "conv_forward_answer", "locked": false, "schema_version": 3, "solution": true}
-def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> tuple[np.ndarray, tuple]:
+def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1,
+                 pad: int = 0) -> tuple[np.ndarray, tuple]:
     """Strided, zero-padded, multi-channel 2-D convolution (no mask flip), plus a bias per mask.
 
     Inputs:
@@ -288,7 +289,8 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "con
 #
 # Use the single-image, single-mask form from Part B, with stride $s = 1$ and no padding:
 # $R[i, j] = \sum_{a}\sum_{b}\sum_{c} I_c[i + a, j + b]\, G_c[a, b]$. You are given
-# $\frac{\partial L}{\partial R[i, j]}$ for every output position. Write expressions for
+# $\frac{\partial L}{\partial R[i, j]}$ for every output position. With $(x, y)$ a (row, column)
+# position, as in the handout, write expressions for
 #
 # 1. $\dfrac{\partial L}{\partial G_c[x, y]}$ (2 points), and
 # 2. $\dfrac{\partial L}{\partial I_c[x, y]}$, saying exactly which $(i, j)$ the sum runs over
@@ -629,8 +631,10 @@ axes[1, 0].set_ylabel("vertical edges");
 # ### BEGIN SOLUTION
 # *Model answer.*
 #
-# $$R[i, j] = \max_{0 \le a \le ph-1,\ 0 \le b \le pw-1} I[s\,i + a,\; s\,j + b],
-# \qquad 0 \le i \le \left\lfloor \tfrac{H - ph}{s} \right\rfloor,\ 0 \le j \le \left\lfloor \tfrac{W - pw}{s} \right\rfloor,$$
+# $$R[i, j] = \max_{0 \le a \le ph-1,\ 0 \le b \le pw-1} I[s\,i + a,\; s\,j + b],$$
+#
+# $$0 \le i \le \left\lfloor \tfrac{H - ph}{s} \right\rfloor, \qquad
+#   0 \le j \le \left\lfloor \tfrac{W - pw}{s} \right\rfloor,$$
 #
 # computed for each channel separately (and each image of a batch).
 # Marking: the point needs the window start $(s i, s j)$ and the max over the $ph \times pw$
@@ -811,8 +815,14 @@ expect_close("max_pool_backward, ties", grad_x, [[[[2.0, 0.0, 0.0, 7.0], [0.0, 0
              hint="give the whole gradient to one entry: np.argmax on the flattened window picks the first maximum")
 
 # 3. A non-square window (1 row, 2 columns) with stride 3: rows 1 and 2 and column 2 lie in no window.
-x = np.array([[[[1.0, 4.0, 9.0, 2.0, 0.0], [6.0, 5.0, 0.0, 8.0, 7.0], [2.0, 2.0, 2.0, 2.0, 2.0], [6.0, 5.0, 0.0, 8.0, 7.0]],
-               [[0.0, -1.0, 5.0, -3.0, -2.0], [1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0], [3.0, 3.0, 1.0, 2.0, 9.0]]]])
+x = np.array([[[[1.0, 4.0, 9.0, 2.0, 0.0],
+                [6.0, 5.0, 0.0, 8.0, 7.0],
+                [2.0, 2.0, 2.0, 2.0, 2.0],
+                [6.0, 5.0, 0.0, 8.0, 7.0]],
+               [[0.0, -1.0, 5.0, -3.0, -2.0],
+                [1.0, 1.0, 1.0, 1.0, 1.0],
+                [1.0, 1.0, 1.0, 1.0, 1.0],
+                [3.0, 3.0, 1.0, 2.0, 9.0]]]])
 grad_out = np.array([[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]])
 grad_x = run("max_pool_backward", max_pool_backward, grad_out, (x, (1, 2), 3))
 zeros = [0.0] * 5
@@ -842,8 +852,9 @@ rng = np.random.default_rng(443)
 pool_input = {"x": 0.1 * rng.permutation(2 * 3 * 7 * 8).reshape(2, 3, 7, 8)}  # no ties
 pool_reports = []
 for pool_size, stride in ((2, 2), (3, 1), ((2, 3), 2), (2, 3)):
-    report = check_layer(max_pool_forward, max_pool_backward, pool_input, params={"pool_size": pool_size, "stride": stride},
-                         h=1e-3, title=f"gradient check: max pool, x (2, 3, 7, 8), pool {pool_size}, stride {stride}")
+    report = check_layer(max_pool_forward, max_pool_backward, pool_input,
+                         params={"pool_size": pool_size, "stride": stride}, h=1e-3,
+                         title=f"gradient check: max pool, x (2, 3, 7, 8), pool {pool_size}, stride {stride}")
     expect_gradcheck(report, hint="each upstream gradient goes to the argmax of its window; overlapping windows add up")
     pool_reports.append(report)
 print(f"largest relative error over all checks: {max(r.max_error for r in pool_reports):.1e}")
@@ -858,7 +869,8 @@ print(f"largest relative error over all checks: {max(r.max_error for r in pool_r
 # backward passes you wrote.
 
 # %% nbgrader={"grade": false, "grade_id": "pipeline_demo", "locked": true, "schema_version": 3, "solution": false}
-edge_maps, _ = conv_forward(photos.transpose(0, 3, 1, 2), vertical_edge_mask()[None], np.zeros(1))
+edge_mask = vertical_edge_mask()[None]
+edge_maps, _ = conv_forward(photos.transpose(0, 3, 1, 2), edge_mask, np.zeros(1))
 pooled, _ = max_pool_forward(np.abs(edge_maps), 2, 2)
 print(f"photos {photos.transpose(0, 3, 1, 2).shape} -> edge maps {edge_maps.shape} -> pooled {pooled.shape}")
 

@@ -334,7 +334,8 @@ def max_pool_forward_cases(rng: np.random.Generator, ref: Any):
                expect={"0.0": np.array([[[[-1.0, -1.0], [-0.5, -0.5]]]])},
                hint=POOL_HINT + "; start from the window's values, not from 0")
     public = np.random.default_rng(7)
-    yield _pool_forward_case(ref, "public: x (2, 3, 7, 6), pool 2, stride 2", public.standard_normal((2, 3, 7, 6)), 2, 2)
+    yield _pool_forward_case(ref, "public: x (2, 3, 7, 6), pool 2, stride 2", public.standard_normal((2, 3, 7, 6)),
+                             2, 2)
     yield _pool_forward_case(ref, "N = 1, C = 1: x (1, 1, 5, 9), pool (2, 4), stride 3 (gaps)",
                              _distinct(rng, (1, 1, 5, 9)), (2, 4), 3)
     yield _pool_forward_case(ref, "x (2, 3, 7, 6), pool 3, stride 2 (overlap, sizes round down)",
