@@ -993,7 +993,8 @@ for point in np.random.default_rng(4).uniform(0.5, 2.0, size=(3, len(parameters)
                 f"f4 has {len(parameters)} inputs but returned {len(grads)} gradient(s).",
                 hint="return one gradient per input, in argument order")
     numeric = numeric_gradient_scalars(lambda *args: f4(*args)[0], *point.tolist())
-    expect_close("f4 gradients vs numeric", grads, numeric, inputs=inputs, rtol=1e-6, atol=1e-7 * max(1.0, abs(L)),
+    expect_close("f4: your gradients (got) vs numeric gradients (expected)", np.asarray(grads, dtype=np.float64),
+                 np.asarray(numeric), inputs=inputs, rtol=1e-6, atol=1e-7 * max(1.0, abs(L)),
                  hint="check each local derivative, and sum the gradients of reused variables")
 passed("f4")
 ### BEGIN HIDDEN TESTS

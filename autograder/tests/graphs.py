@@ -179,7 +179,7 @@ def build_sigmoid_neuron_graph_cases(rng, ref):
                 expected = ref.sigmoid_neuron_primitives(w, x)[0]
                 for name, value in expected.items():
                     if name in env and not math.isclose(env[name], value, rel_tol=1e-9, abs_tol=1e-12):
-                        raise AssertionError(f"at w = {list(w)}, x = {list(x)} your graph gives {name} = {env[name]!r}; "
+                        raise AssertionError(f"at w = {np.asarray(w).tolist()}, x = {np.asarray(x).tolist()} your graph gives {name} = {env[name]!r}; "
                                              f"the table says {name} = {value!r}. Check which inputs that op reads.")
         return check
 
@@ -373,14 +373,18 @@ def _f4_gradient_check(out: Mapping[str, Any]) -> None:
         inputs = dict(zip(names, args))
         try:
             value, grads = _unpack_pair(_quiet_call(f4, *args), "(L, grads)")
-            grads = _grads_tuple(grads, names)
+            grads = np.asarray(_grads_tuple(grads, names), dtype=np.float64)
+            value = float(value)
             numeric = numeric_gradient_scalars(lambda *a: float(_quiet_call(f4, *a)[0]), *args)
-        except (AssertionError, NotImplementedError):
+        except AssertionError:
             raise
+        except NotImplementedError:
+            raise AssertionError("f4 is not implemented yet (it raises NotImplementedError).") from None
         except Exception as error:  # student code may raise anything
-            raise AssertionError(f"f4{tuple(round(a, 4) for a in args)} raised {type(error).__name__}: {error}")
-        expect_close("f4 gradients vs numeric", list(grads), numeric, inputs=inputs, rtol=1e-6,
-                     atol=1e-7 * max(1.0, abs(float(value))),
+            raise AssertionError(f"f4{tuple(round(a, 4) for a in args)} raised {type(error).__name__}: {error}") from None
+        expect_close("f4: your gradients (got) vs numeric gradients (expected)", grads, np.asarray(numeric),
+                     inputs=inputs, rtol=1e-6,
+                     atol=1e-7 * max(1.0, abs(value)),
                      hint="check each local derivative, and sum the gradients of reused variables; the function "
                           "must be smooth for inputs in [0.5, 2]")
 
