@@ -44,10 +44,15 @@ TARGET_RATIO = 0.9
 TARGET_TEST_ACCURACY = 0.40
 #: Above this 1-minute load average per CPU, other programs compete for the cores and a warning is printed.
 BUSY_LOAD_PER_CPU = 0.25
+#: Validation images split off the CIFAR-10 training set, as in notebook 4.
+ACCURACY_NUM_VAL = 1000
 #: Thread-count variables read by OpenBLAS, MKL, OpenMP (torch) and Apple Accelerate at import time.
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 #: Prefix of the one stdout line through which a worker hands its result (JSON) to the parent.
 RESULT_MARKER = "@@train_throughput_result "
+#: The notebook-2 functions the reference network calls (notebook 4 names them in LAYER_FUNCTIONS).
+REFERENCE_LAYER_FUNCTIONS = ("fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss",
+                             "l2_regularization")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR_SUBSET = REPO_ROOT.parent / "shared" / "data" / "cifar-10-python-subset.tar.gz"
 
@@ -72,20 +77,6 @@ class ThroughputSettings:
     pool_batches: int = 4
     learning_rate: float = 1e-3
     reg: float = 1e-3
-    seed: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """Hyperparameters of the time-to-40% run (plain SGD, learning rate decayed every epoch)."""
-
-    hidden_dim: int = 200
-    learning_rate: float = 0.05
-    lr_decay: float = 0.9
-    batch_size: int = 128
-    epochs: int = 15
-    reg: float = 1e-3
-    num_val: int = 500
     seed: int = 0
 
 
@@ -149,13 +140,28 @@ def synthetic_batches(batch_size: int, count: int, seed: int) -> list[tuple[Any,
 
 # ----------------------------------------------------------- numpy reference ----------------
 
-def build_reference_model(networks: Any, hidden_dim: int, seed: int) -> Any:
-    """The reference ``TwoLayerNet`` (3072-hidden_dim-10) with float32 parameters."""
-    import numpy as np
+def load_reference_networks() -> Any:
+    """``course.reference.load("networks")`` with notebook 2's reference layers in its namespace.
 
-    return networks.TwoLayerNet(
-        input_dim=INPUT_DIM, hidden_dim=hidden_dim, num_classes=NUM_CLASSES, seed=seed, dtype=np.float32
-    )
+    Notebook 4 gets its layer functions by calling ``import_notebook("02_layers.ipynb", ...)`` in a
+    cell; loading only a notebook's definitions skips that call, so the same functions (the
+    ``LAYER_FUNCTIONS`` it names) are copied in here from the layers reference.
+    Output: the module, with ``TwoLayerNet`` and ``training_step`` ready to run.
+    """
+    from course import reference
+
+    networks = reference.load("networks")
+    layers = reference.load("layers")
+    for name in getattr(networks, "LAYER_FUNCTIONS", REFERENCE_LAYER_FUNCTIONS):
+        if not hasattr(networks, name):
+            setattr(networks, name, getattr(layers, name))
+    return networks
+
+
+def build_reference_model(networks: Any, hidden_dim: int, seed: int, weight_scale: float = 1e-3) -> Any:
+    """The reference ``TwoLayerNet`` (3072-hidden_dim-10) with float32 parameters."""
+    return networks.TwoLayerNet(input_dim=INPUT_DIM, num_classes=NUM_CLASSES, hidden_dim=hidden_dim,
+                                weight_scale=weight_scale, seed=seed, dtype="float32")
 
 
 def reference_l2_factor() -> float:
@@ -189,11 +195,10 @@ def numpy_worker(settings: ThroughputSettings, threads: int) -> dict[str, Any]:
     """Measure the numpy reference for every configuration (BLAS threads already set by the parent)."""
     import numpy as np
 
-    from course import reference
     from hwlib.optim import SGD
 
     blas_threads = _blas_threads(threads)
-    networks = reference.load("networks")
+    networks = load_reference_networks()
     rows, notes = [], []
     for hidden_dim in settings.hidden_dims:
         for batch_size in settings.batch_sizes:
@@ -263,48 +268,59 @@ def torch_worker(settings: ThroughputSettings, threads: int, reg_factor: float) 
 
 # --------------------------------------------------------- time to 40% test ----------------
 
-def accuracy_worker(recipe: Recipe, max_epochs: int) -> dict[str, Any]:
-    """Train the reference net on CIFAR-10 (``$HWLIB_CIFAR10``) with ``recipe``; record when test acc >= 40%.
+def accuracy_worker(max_epochs: int | None) -> dict[str, Any]:
+    """Train the reference net on CIFAR-10 (``$HWLIB_CIFAR10``) with notebook 4's own tuned recipe.
 
-    Output: dict with the data sizes, per-epoch ``epochs`` records (train seconds so far,
-    val and test accuracy), ``reached`` (the first record at or above the target, or None)
-    and ``load_seconds``. Training time excludes the per-epoch evaluation.
+    The recipe is the reference ``tuned_settings()``; data are split as in notebook 4 (1,000
+    validation images, seed 0, float32), minibatches drawn as :func:`hwlib.trainer.train` draws
+    them, and the learning rate decayed after every epoch. Test accuracy is measured after each
+    epoch to find when it first reaches 40%.
+    Inputs:
+        max_epochs: stop after this many epochs even if the recipe asks for more (None: no cap).
+    Output: dict with ``recipe``, data sizes, ``load_seconds``, per-epoch ``epochs`` records
+        (training seconds so far, val and test accuracy) and ``reached`` (the first record at or
+        above the target, or None). Training seconds exclude the per-epoch evaluation.
     """
-    import numpy as np
+    import functools
 
-    from course import reference
     from hwlib.cifar import load_cifar10
     from hwlib.classifier import accuracy
     from hwlib.optim import SGD
     from hwlib.preprocess import preprocess_cifar
     from hwlib.sampler import DataSampler
 
+    networks = load_reference_networks()
+    recipe = dict(networks.tuned_settings())
     started = time.perf_counter()
-    data = preprocess_cifar(load_cifar10(download=False), num_val=recipe.num_val, seed=recipe.seed,
-                            dtype=np.float32)
+    data = preprocess_cifar(load_cifar10(download=False), num_val=ACCURACY_NUM_VAL, seed=0, dtype="float32")
     load_seconds = time.perf_counter() - started
-    networks = reference.load("networks")
-    model = build_reference_model(networks, recipe.hidden_dim, recipe.seed)
-    optimizer = SGD(model.parameters(), recipe.learning_rate)
-    sampler = DataSampler(data["X_train"], data["y_train"], recipe.batch_size, seed=recipe.seed)
+    num_train = len(data["X_train"]) if recipe["num_train"] is None else int(recipe["num_train"])
+    X_train, y_train = data["X_train"][:num_train], data["y_train"][:num_train]
+    model = build_reference_model(networks, int(recipe["hidden_dim"]), seed=0,
+                                  weight_scale=float(recipe["weight_scale"]))
+    make_optimizer = (SGD if recipe["momentum"] == 0
+                      else functools.partial(networks.SGDMomentum, momentum=float(recipe["momentum"])))
+    optimizer = make_optimizer(model.parameters(), float(recipe["learning_rate"]))
+    sampler = DataSampler(X_train, y_train, int(recipe["batch_size"]), seed=0)
+    epochs = int(recipe["num_epochs"]) if max_epochs is None else min(int(recipe["num_epochs"]), max_epochs)
     records: list[dict[str, float]] = []
     reached = None
     train_seconds = 0.0
-    for epoch in range(1, min(recipe.epochs, max_epochs) + 1):
+    for epoch in range(1, epochs + 1):
         epoch_started = time.perf_counter()
         for X_batch, y_batch in sampler:
-            _, grads = networks.training_step(model, X_batch, y_batch, recipe.reg)
+            _, grads = networks.training_step(model, X_batch, y_batch, float(recipe["reg"]))
             optimizer.step(grads)
+        optimizer.learning_rate *= float(recipe["lr_decay"])
         train_seconds += time.perf_counter() - epoch_started
-        optimizer.learning_rate *= recipe.lr_decay
         record = {"epoch": epoch, "train_seconds": train_seconds,
                   "val_acc": accuracy(model, data["X_val"], data["y_val"]),
                   "test_acc": accuracy(model, data["X_test"], data["y_test"])}
         records.append(record)
         if reached is None and record["test_acc"] >= TARGET_TEST_ACCURACY:
             reached = record
-    return {"num_train": len(data["X_train"]), "num_val": len(data["X_val"]), "num_test": len(data["X_test"]),
-            "load_seconds": load_seconds, "epochs": records, "reached": reached}
+    return {"recipe": recipe, "num_train": num_train, "num_val": len(data["X_val"]),
+            "num_test": len(data["X_test"]), "load_seconds": load_seconds, "epochs": records, "reached": reached}
 
 
 # ------------------------------------------------------------ orchestration ----------------
@@ -339,14 +355,14 @@ def worker_main(task: dict[str, Any]) -> None:
     """Entry point inside a worker process: run one task, print its result line.
 
     Tasks: ``numpy`` (the reference's throughput, its L2 convention, and the time-to-40% run
-    when a recipe is given) and ``torch`` (the PyTorch net's throughput).
+    when asked) and ``torch`` (the PyTorch net's throughput).
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _torch_net
     kind = task["kind"]
     if kind == "numpy":
         result = numpy_worker(ThroughputSettings(**_tuples(task["settings"])), task["threads"])
         result["l2_factor"] = reference_l2_factor()
-        result["accuracy"] = accuracy_worker(Recipe(**task["recipe"]), task["max_epochs"]) if task["recipe"] else None
+        result["accuracy"] = accuracy_worker(task["max_epochs"]) if task["with_accuracy"] else None
     elif kind == "torch":
         result = torch_worker(ThroughputSettings(**_tuples(task["settings"])), task["threads"], task["reg_factor"])
     else:
@@ -367,7 +383,7 @@ def throughput_table(results: Sequence[dict[str, Any]], repeats: int) -> list[st
         for row in result["rows"]:
             key = (result["threads"], row["hidden_dim"], row["batch_size"])
             by_key.setdefault(key, {})[result["backend"]] = statistics.median(row["rates"])
-    header = f"{'threads':>7}  {'hidden':>6}  {'batch':>5}  {'numpy img/s':>11}  {'torch img/s':>11}  {'numpy/torch':>11}"
+    header = f"{'threads':>7}  {'hidden':>6}  {'batch':>5}  {'numpy img/s':>11}  {'torch img/s':>11}  numpy/torch"
     lines = [
         f"Training throughput, 3072-H-10 float32 (median of {repeats} repeats, warm-up excluded)",
         header,
@@ -382,10 +398,9 @@ def throughput_table(results: Sequence[dict[str, Any]], repeats: int) -> list[st
         if numpy_rate is not None and torch_rate is not None:
             ratio = numpy_rate / torch_rate
             ratios.append(ratio)
-            verdict = "" if ratio >= TARGET_RATIO else f"  < {TARGET_RATIO}"
-            ratio_text = f"{ratio:.2f}{verdict}"
+            ratio_text = f"{ratio:.2f}" + ("" if ratio >= TARGET_RATIO else f"  (below {TARGET_RATIO})")
         numpy_text = "-" if numpy_rate is None else f"{numpy_rate:,.0f}"
-        lines.append(f"{threads:>7}  {hidden:>6}  {batch:>5}  {numpy_text:>11}  {torch_text:>11}  {ratio_text:>11}")
+        lines.append(f"{threads:>7}  {hidden:>6}  {batch:>5}  {numpy_text:>11}  {torch_text:>11}  {ratio_text}")
     if ratios:
         met = sum(ratio >= TARGET_RATIO for ratio in ratios)
         lines.append(
@@ -395,33 +410,31 @@ def throughput_table(results: Sequence[dict[str, Any]], repeats: int) -> list[st
     return lines
 
 
-def accuracy_lines(result: dict[str, Any], recipe: Recipe, max_epochs: int, threads: int) -> list[str]:
+def accuracy_lines(result: dict[str, Any], threads: int) -> list[str]:
     """Lines describing the time-to-40% run: the recipe, per-epoch accuracy, and the verdict."""
-    epochs_run = len(result["epochs"])
+    recipe, records = result["recipe"], result["epochs"]
+    optimizer = "plain SGD" if recipe["momentum"] == 0 else f"SGD with momentum {recipe['momentum']:g}"
     lines = [
-        f"Time to {TARGET_TEST_ACCURACY:.0%} test accuracy, numpy reference, {threads} threads "
+        f"Time to {TARGET_TEST_ACCURACY:.0%} test accuracy, numpy reference, {threads} thread(s) "
         f"({result['num_train']} train / {result['num_val']} val / {result['num_test']} test images, "
         f"loaded in {result['load_seconds']:.1f} s)",
-        f"recipe: hidden {recipe.hidden_dim}, plain SGD lr {recipe.learning_rate:g} x{recipe.lr_decay:g} per epoch, "
-        f"batch {recipe.batch_size}, reg {recipe.reg:g}, {epochs_run} epochs",
+        f"recipe (notebook 4's tuned_settings): hidden {recipe['hidden_dim']}, weight scale "
+        f"{recipe['weight_scale']:g}, {optimizer}, lr {recipe['learning_rate']:g} x{recipe['lr_decay']:g} per "
+        f"epoch, batch {recipe['batch_size']}, reg {recipe['reg']:g}, {recipe['num_epochs']} epochs",
         "  epoch  train s  val acc  test acc",
     ]
     lines += [f"  {r['epoch']:>5}  {r['train_seconds']:>7.2f}  {r['val_acc']:>7.3f}  {r['test_acc']:>8.3f}"
-              for r in result["epochs"]]
-    final = result["epochs"][-1]
-    reached = result["reached"]
+              for r in records]
+    final, reached = records[-1], result["reached"]
+    ending = (f"final test acc {final['test_acc']:.3f} after {len(records)} epochs, "
+              f"{final['train_seconds']:.2f} s of training")
+    if len(records) < int(recipe["num_epochs"]):
+        ending += " (epochs capped by --quick)"
     if reached is not None:
-        lines.append(
-            f"time to {TARGET_TEST_ACCURACY:.0%} test: {reached['train_seconds']:.2f} s of training, epoch "
-            f"{reached['epoch']} (test acc {reached['test_acc']:.3f}); final test acc {final['test_acc']:.3f} "
-            f"after {epochs_run} epochs, {final['train_seconds']:.2f} s"
-        )
+        lines.append(f"time to {TARGET_TEST_ACCURACY:.0%} test: {reached['train_seconds']:.2f} s of training, "
+                     f"epoch {reached['epoch']} (test acc {reached['test_acc']:.3f}); {ending}")
     else:
-        cut = " (--quick run: epochs capped)" if epochs_run < recipe.epochs or max_epochs < recipe.epochs else ""
-        lines.append(
-            f"time to {TARGET_TEST_ACCURACY:.0%} test: not reached in {epochs_run} epochs{cut}; final test acc "
-            f"{final['test_acc']:.3f} after {final['train_seconds']:.2f} s"
-        )
+        lines.append(f"time to {TARGET_TEST_ACCURACY:.0%} test: not reached; {ending}")
     return lines
 
 
@@ -517,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     torch_installed = importlib.util.find_spec("torch") is not None
     use_torch = torch_installed and not args.no_torch
-    recipe, max_epochs = Recipe(), (1 if args.quick else Recipe().epochs)
+    max_epochs = 1 if args.quick else None
 
     for line in machine_lines(thread_counts, torch_installed):
         print(line, flush=True)
@@ -529,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with_accuracy = source is not None and threads == accuracy_threads
         numpy_result = run_worker_process(
             {"kind": "numpy", "threads": threads, "settings": dataclasses.asdict(settings),
-             "recipe": dataclasses.asdict(recipe) if with_accuracy else None, "max_epochs": max_epochs},
+             "with_accuracy": with_accuracy, "max_epochs": max_epochs},
             threads, extra_env={"HWLIB_CIFAR10": str(source)} if with_accuracy else None,
         )
         accuracy = numpy_result.pop("accuracy") or accuracy
@@ -550,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if accuracy is not None:
         print()
-        for line in accuracy_lines(accuracy, recipe, max_epochs, accuracy_threads):
+        for line in accuracy_lines(accuracy, accuracy_threads):
             print(line)
     elif not args.no_accuracy:
         print("\nskipping time-to-40%: no CIFAR-10 data found (pass --cifar or set HWLIB_CIFAR10)")

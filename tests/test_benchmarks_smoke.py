@@ -110,7 +110,7 @@ def test_table_ratio_and_target_flag() -> None:
     lines = script.throughput_table(results, repeats=1)
     rows = _parse_rows("\n".join(lines))
     assert [row[5] for row in rows] == ["0.80", "2.00"]
-    assert "< 0.9" in next(line for line in lines if re.match(r"\s*1\s+100\s+64\s", line))
+    assert "(below 0.9)" in next(line for line in lines if re.match(r"\s*1\s+100\s+64\s", line))
     assert "met in 1 of 2 configurations" in lines[-1]
 
 

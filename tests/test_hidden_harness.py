@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import nbformat
 import numpy as np
 import pytest
 
 from course import hidden, reference
-from course.cases import Case, Ref, call, evaluate, execute_calls
+from course.cases import Case, call, evaluate, execute_calls
 
 SPEC = '''
 import numpy as np

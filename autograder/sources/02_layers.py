@@ -59,6 +59,9 @@ from hwlib.plots import plot_curves, plot_functions_and_derivatives
 # %matplotlib inline
 np.set_printoptions(precision=4, suppress=True)
 
+#: Questions whose public checks passed in this session (Q2.16 needs its building blocks to work).
+public_checks_passed: set[str] = set()
+
 # %% [markdown]
 # ## The modular API
 #
@@ -91,7 +94,7 @@ two_layer_net.op("softmax loss", ["scores", "y"], "L")
 two_layer_net.draw()
 
 # %% [markdown]
-# In code, forward and backward through that graph are eight lines:
+# In code, forward and backward through that graph take seven lines:
 #
 # ```python
 # h, cache1 = fc_forward(x, W1, b1)
@@ -123,7 +126,8 @@ two_layer_net.draw()
 #
 # One caveat: a gradient check only tells you that your backward pass is the derivative of *your*
 # forward pass. A wrong forward pass with a matching backward pass passes it. That is why the
-# forward functions have their own tests with known values.
+# forward functions have their own tests with known values, and why the gradient check of a
+# backward pass waits until its forward pass passes those tests.
 #
 # A numeric gradient is meaningless right at a kink (ReLU at $x = 0$): the two sides disagree.
 # The checks below use inputs at least $0.1$ away from kinks.
@@ -188,6 +192,7 @@ expect_close("fc_forward output for x of shape (2, 2, 2)", out, [[3.0, 4.0, 6.0]
              inputs={"x": x, "w": w, "b": b},
              hint="flatten each example first: x.reshape(N, -1) has shape (N, D) for any number of axes")
 passed("fc_forward")
+public_checks_passed.add("fc_forward")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "fc_forward")
@@ -251,7 +256,7 @@ def fc_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
 rng = np.random.default_rng(0)
 x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((12, 5)), rng.standard_normal(5)
 grad_out = rng.standard_normal((2, 5))
-_, cache = run("fc_forward", fc_forward, x, w, b)
+_, cache = fc_forward(x.copy(), w.copy(), b.copy())
 grads = run("fc_backward", fc_backward, grad_out, cache)
 expect_true("fc_backward", isinstance(grads, tuple) and len(grads) == 3,
             f"expected a tuple (grad_x, grad_w, grad_b), got {type(grads).__name__}",
@@ -262,11 +267,17 @@ for name, grad, value in zip(("grad_x", "grad_w", "grad_b"), grads, (x, w, b)):
                 hint="reshape grad_x back to x.shape; sum grad_b over the batch axis (axis 0)")
 
 # 2. Numeric gradient check, float64: max relative error below 1e-9 for every input.
-report = check_layer(fc_forward, fc_backward, {"x": x, "w": w, "b": b}, h=1e-3,
-                     title="gradient check: fc (x of shape (2, 3, 4))")
-expect_gradcheck(report, hint="grad_x = grad_out @ w.T (reshaped to x.shape), grad_w = x_flat.T @ grad_out, "
-                              "grad_b = grad_out summed over axis 0")
-passed("fc_backward")
+#    (It differentiates your fc_forward numerically, so it waits until fc_forward passes its checks.)
+if "fc_forward" in public_checks_passed:
+    report = check_layer(fc_forward, fc_backward, {"x": x, "w": w, "b": b}, h=1e-3,
+                         title="gradient check: fc (x of shape (2, 3, 4))")
+    expect_gradcheck(report, hint="grad_x = G W^T reshaped to x's shape, grad_w = X^T G with X the flattened x, "
+                                  "grad_b = G summed over the batch axis")
+    passed("fc_backward")
+    public_checks_passed.add("fc_backward")
+else:
+    print("gradient check skipped until fc_forward passes its public checks: it compares your fc_backward "
+          "with numeric derivatives of your fc_forward.")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "fc_backward")
@@ -316,6 +327,7 @@ out, _ = run("relu_forward", relu_forward, x)
 expect_close("relu_forward output", out, [[0.0, 0.0, 0.0], [0.5, 3.0, 0.0]], inputs={"x": x},
              hint="np.maximum(x, 0) keeps positive entries and replaces the others by 0")
 passed("relu_forward")
+public_checks_passed.add("relu_forward")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "relu_forward")
@@ -358,18 +370,23 @@ def relu_backward(grad_out: np.ndarray, cache) -> np.ndarray:
 # 1. Negative, zero and positive inputs: the gradient passes only where x > 0.
 x = np.array([[-1.5, 0.0, 2.0], [0.0, -0.3, 0.7]])
 grad_out = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]])
-_, cache = run("relu_forward", relu_forward, x)
+_, cache = relu_forward(x.copy())
 grad_x = run("relu_backward", relu_backward, grad_out, cache)
 expect_close("relu_backward at negative, zero and positive inputs", grad_x, [[0.0, 0.0, 30.0], [0.0, 0.0, 60.0]],
              inputs={"x": x, "grad_out": grad_out},
              hint="pass grad_out through where x > 0 and send 0 elsewhere, also where x == 0 exactly")
 
-# 2. Numeric gradient check on inputs at least 0.1 away from the kink.
+# 2. Numeric gradient check on inputs at least 0.1 away from the kink (it differentiates your
+#    relu_forward, so it waits until that passes its checks).
 rng = np.random.default_rng(0)
 x = rng.choice([-1.0, 1.0], size=(3, 4)) * rng.uniform(0.1, 2.0, size=(3, 4))
-expect_gradcheck(check_layer(relu_forward, relu_backward, {"x": x}, h=1e-3, title="gradient check: relu"),
-                 hint="grad_x = grad_out * (x > 0)")
-passed("relu_backward")
+if "relu_forward" in public_checks_passed:
+    expect_gradcheck(check_layer(relu_forward, relu_backward, {"x": x}, h=1e-3, title="gradient check: relu"),
+                     hint="the local derivative is 1 where x > 0 and 0 elsewhere; multiply it by grad_out")
+    passed("relu_backward")
+else:
+    print("gradient check skipped until relu_forward passes its public checks: it compares your relu_backward "
+          "with numeric derivatives of your relu_forward.")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "relu_backward")
@@ -413,6 +430,7 @@ out, _ = run("leaky_relu_forward", leaky_relu_forward, x, negative_slope=0.1)
 expect_close("leaky_relu_forward output with negative_slope=0.1", out, [-0.2, -0.05, 0.0, 1.5],
              inputs={"x": x, "negative_slope": 0.1}, hint="use the negative_slope argument, not a fixed 0.01")
 passed("leaky_relu_forward")
+public_checks_passed.add("leaky_relu_forward")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "leaky_relu_forward")
@@ -451,19 +469,24 @@ def leaky_relu_backward(grad_out: np.ndarray, cache) -> np.ndarray:
 # 1. Negative, zero and positive inputs with slope 0.1.
 x = np.array([-1.0, 0.0, 2.0])
 grad_out = np.array([10.0, 10.0, 10.0])
-_, cache = run("leaky_relu_forward", leaky_relu_forward, x, negative_slope=0.1)
+_, cache = leaky_relu_forward(x.copy(), negative_slope=0.1)
 grad_x = run("leaky_relu_backward", leaky_relu_backward, grad_out, cache)
 expect_close("leaky_relu_backward with negative_slope=0.1", grad_x, [1.0, 1.0, 10.0],
              inputs={"x": x, "negative_slope": 0.1, "grad_out": grad_out},
              hint="multiply grad_out by 1 where x > 0 and by the cached slope where x <= 0 (also at 0)")
 
-# 2. Numeric gradient check, slope 0.1, inputs away from the kink.
+# 2. Numeric gradient check, slope 0.1, inputs away from the kink (it waits until your
+#    leaky_relu_forward passes its checks).
 rng = np.random.default_rng(0)
 x = rng.choice([-1.0, 1.0], size=(3, 4)) * rng.uniform(0.1, 2.0, size=(3, 4))
-expect_gradcheck(check_layer(leaky_relu_forward, leaky_relu_backward, {"x": x}, params={"negative_slope": 0.1}, h=1e-3,
-                             title="gradient check: leaky relu (negative_slope=0.1)"),
-                 hint="take the slope from the cache")
-passed("leaky_relu_backward")
+if "leaky_relu_forward" in public_checks_passed:
+    expect_gradcheck(check_layer(leaky_relu_forward, leaky_relu_backward, {"x": x}, params={"negative_slope": 0.1},
+                                 h=1e-3, title="gradient check: leaky relu (negative_slope=0.1)"),
+                     hint="take the slope from the cache")
+    passed("leaky_relu_backward")
+else:
+    print("gradient check skipped until leaky_relu_forward passes its public checks: it compares your leaky_relu_backward "
+          "with numeric derivatives of your leaky_relu_forward.")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "leaky_relu_backward")
@@ -532,6 +555,7 @@ expect_true("sigmoid_forward at x = ±710, ±1000", not caught,
 expect_close("sigmoid_forward at x = ±710, ±1000", out, [0.0, 0.0, 0.5, 1.0, 1.0], inputs={"x": x},
              hint="use 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0")
 passed("sigmoid_forward")
+public_checks_passed.add("sigmoid_forward")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "sigmoid_forward")
@@ -569,13 +593,7 @@ def sigmoid_backward(grad_out: np.ndarray, cache) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "sigmoid_backward_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# 1. Numeric gradient check.
-rng = np.random.default_rng(0)
-x = rng.uniform(-3.0, 3.0, size=(3, 4))
-expect_gradcheck(check_layer(sigmoid_forward, sigmoid_backward, {"x": x}, h=1e-5, title="gradient check: sigmoid"),
-                 hint="grad_x = grad_out * out * (1 - out), with out = sigma(x)")
-
-# 2. Saturated inputs: the gradient is 0, not nan.
+# 1. Saturated inputs: the gradient is 0, not nan.
 x = np.array([-1000.0, 0.0, 1000.0])
 grad_out = np.array([1.0, 1.0, 1.0])
 with warnings.catch_warnings(), np.errstate(all="ignore"):  # Q2.7 checks the warnings; here only values count
@@ -584,7 +602,17 @@ with warnings.catch_warnings(), np.errstate(all="ignore"):  # Q2.7 checks the wa
     grad_x = sigmoid_backward(grad_out.copy(), cache)
 expect_close("sigmoid_backward at x = -1000, 0, 1000", grad_x, [0.0, 0.25, 0.0],
              inputs={"x": x, "grad_out": grad_out}, hint="write the derivative with the cached output sigma(x)")
-passed("sigmoid_backward")
+
+# 2. Numeric gradient check (it differentiates your sigmoid_forward, so it waits until that passes).
+rng = np.random.default_rng(0)
+x = rng.uniform(-3.0, 3.0, size=(3, 4))
+if "sigmoid_forward" in public_checks_passed:
+    expect_gradcheck(check_layer(sigmoid_forward, sigmoid_backward, {"x": x}, h=1e-5, title="gradient check: sigmoid"),
+                     hint="the local derivative is sigma(x) (1 - sigma(x)); multiply it by grad_out")
+    passed("sigmoid_backward")
+else:
+    print("gradient check skipped until sigmoid_forward passes its public checks: it compares your sigmoid_backward "
+          "with numeric derivatives of your sigmoid_forward.")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "sigmoid_backward")
@@ -622,6 +650,7 @@ out, _ = run("tanh_forward", tanh_forward, x)
 expect_close("tanh_forward output", out, [-1.0, -0.46211716, 0.0, 0.46211716, 1.0], inputs={"x": x},
              hint="np.tanh is stable for huge inputs; the exp formula gives inf / inf = nan there")
 passed("tanh_forward")
+public_checks_passed.add("tanh_forward")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "tanh_forward")
@@ -658,20 +687,24 @@ def tanh_backward(grad_out: np.ndarray, cache) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "tanh_backward_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# 1. Numeric gradient check.
-rng = np.random.default_rng(0)
-x = rng.uniform(-2.0, 2.0, size=(3, 4))
-expect_gradcheck(check_layer(tanh_forward, tanh_backward, {"x": x}, h=1e-5, title="gradient check: tanh"),
-                 hint="grad_x = grad_out * (1 - out**2), with out = tanh(x)")
-
-# 2. Saturated inputs: the gradient is 0.
+# 1. Saturated inputs: the gradient is 0.
 x = np.array([-1000.0, 0.0, 1000.0])
 grad_out = np.array([2.0, 2.0, 2.0])
-_, cache = run("tanh_forward", tanh_forward, x)
+_, cache = tanh_forward(x.copy())
 grad_x = run("tanh_backward", tanh_backward, grad_out, cache)
 expect_close("tanh_backward at x = -1000, 0, 1000", grad_x, [0.0, 2.0, 0.0], inputs={"x": x, "grad_out": grad_out},
              hint="the local derivative is 1 - tanh(x)**2; multiply it by grad_out")
-passed("tanh_backward")
+
+# 2. Numeric gradient check (it differentiates your tanh_forward, so it waits until that passes).
+rng = np.random.default_rng(0)
+x = rng.uniform(-2.0, 2.0, size=(3, 4))
+if "tanh_forward" in public_checks_passed:
+    expect_gradcheck(check_layer(tanh_forward, tanh_backward, {"x": x}, h=1e-5, title="gradient check: tanh"),
+                     hint="the local derivative is 1 - tanh(x)**2; multiply it by grad_out")
+    passed("tanh_backward")
+else:
+    print("gradient check skipped until tanh_forward passes its public checks: it compares your tanh_backward "
+          "with numeric derivatives of your tanh_forward.")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "tanh_backward")
@@ -816,6 +849,7 @@ x = y + rng.choice([-1.0, 1.0], size=(3, 4)) * rng.uniform(0.1, 2.0, size=(3, 4)
 expect_gradcheck(check_loss(l2_loss, x, y, h=1e-3, title="gradient check: l2_loss"),
                  hint="grad_x = 2 * (x - y) / x.size")
 passed("l2_loss")
+public_checks_passed.add("l2_loss")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "l2_loss")
@@ -1040,9 +1074,10 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "l2_regul
 # `l2_loss` for the loss and its gradient with respect to the prediction, and `fc_backward` to
 # send that gradient back to `w` and `b` (you do not need `grad_x` here).
 #
-# Use your functions; do not write the gradient formulas out again. The tests run this function
-# with the reference versions of `fc_forward`, `fc_backward` and `l2_loss`, so a mistake in those
-# costs points only in their own questions.
+# Use your functions; do not write the gradient formulas out again. The hidden tests run this
+# function with the reference versions of `fc_forward`, `fc_backward` and `l2_loss`, so a mistake in
+# those costs points only in their own questions (and the public checks below wait until your blocks
+# pass theirs).
 #
 # **Done** when the test cell prints ✓: a one-weight example you can check by hand, and gradients that
 # match numeric ones below $10^{-9}$.
@@ -1072,31 +1107,40 @@ def linear_regression_step(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.nd
 
 
 # %% nbgrader={"grade": true, "grade_id": "linear_regression_step_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# 1. By hand: predictions (1, 2) for targets (1, 1): loss (0 + 1) / 2, gradient of the prediction (0, 1).
-x = np.array([[1.0], [2.0]])
-y = np.array([[1.0], [1.0]])
-w = np.array([[1.0]])
-b = np.array([0.0])
-loss, grad_w, grad_b = run("linear_regression_step", linear_regression_step, x, y, w, b)
-example = {"x": x, "y": y, "w": w, "b": b}
-expect_close("linear_regression_step loss", loss, 0.5, inputs=example, hint="l2_loss of fc_forward's output and y")
-expect_close("linear_regression_step grad_w", grad_w, [[2.0]], inputs=example,
-             hint="pass the gradient that l2_loss returns (not the loss, not the residual) to fc_backward")
-expect_close("linear_regression_step grad_b", grad_b, [1.0], inputs=example,
-             hint="pass the gradient that l2_loss returns to fc_backward")
+# These checks use your fc_forward, l2_loss and fc_backward, so they only mean something once those
+# pass their own public checks. Until then they are skipped; the hidden tests grade this question
+# with reference blocks, so a mistake in a block is never charged twice.
+missing_blocks = sorted({"fc_forward", "fc_backward", "l2_loss"} - public_checks_passed)
+if missing_blocks:
+    print("linear_regression_step: public checks skipped until the public checks of "
+          + ", ".join(missing_blocks) + " pass (run those test cells first).")
+else:
+    # 1. By hand: predictions (1, 2) for targets (1, 1): loss (0 + 1) / 2, gradient of the prediction (0, 1).
+    x = np.array([[1.0], [2.0]])
+    y = np.array([[1.0], [1.0]])
+    w = np.array([[1.0]])
+    b = np.array([0.0])
+    loss, grad_w, grad_b = run("linear_regression_step", linear_regression_step, x, y, w, b)
+    example = {"x": x, "y": y, "w": w, "b": b}
+    expect_close("linear_regression_step loss", loss, 0.5, inputs=example, hint="l2_loss of fc_forward's output and y")
+    expect_close("linear_regression_step grad_w", grad_w, [[2.0]], inputs=example,
+                 hint="pass the gradient that l2_loss returns (not the loss, not the residual) to fc_backward")
+    expect_close("linear_regression_step grad_b", grad_b, [1.0], inputs=example,
+                 hint="pass the gradient that l2_loss returns to fc_backward")
 
-# 2. Against numeric gradients of the loss.
-rng = np.random.default_rng(0)
-x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
-w, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
-_, grad_w, grad_b = run("linear_regression_step", linear_regression_step, x, y, w, b)
-numeric_w = numeric_gradient_array(lambda w_: linear_regression_step(x, y, w_, b)[0], w.copy(), h=1e-3)
-numeric_b = numeric_gradient_array(lambda b_: linear_regression_step(x, y, w, b_)[0], b.copy(), h=1e-3)
-expect_close("linear_regression_step grad_w vs numeric", grad_w, numeric_w, inputs={"x": x, "y": y, "w": w, "b": b},
-             atol=1e-8, rtol=1e-6, hint="l2_loss(y_pred, y): prediction first, target second")
-expect_close("linear_regression_step grad_b vs numeric", grad_b, numeric_b, inputs={"x": x, "y": y, "w": w, "b": b},
-             atol=1e-8, rtol=1e-6, hint="l2_loss(y_pred, y): prediction first, target second")
-passed("linear_regression_step")
+    # 2. Against numeric gradients of the loss (quadratic in w and b, so a large step is exact).
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    w, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    _, grad_w, grad_b = run("linear_regression_step", linear_regression_step, x, y, w, b)
+    numeric_w = numeric_gradient_array(lambda w_: linear_regression_step(x, y, w_, b)[0], w.copy(), h=1e-3)
+    numeric_b = numeric_gradient_array(lambda b_: linear_regression_step(x, y, w, b_)[0], b.copy(), h=1e-3)
+    example = {"x": x, "y": y, "w": w, "b": b}
+    expect_close("linear_regression_step grad_w vs numeric", grad_w, numeric_w, inputs=example,
+                 hint="l2_loss(y_pred, y): prediction first, target second")
+    expect_close("linear_regression_step grad_b vs numeric", grad_b, numeric_b, inputs=example,
+                 hint="l2_loss(y_pred, y): prediction first, target second")
+    passed("linear_regression_step")
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "linear_regression_step")

@@ -369,8 +369,8 @@ def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
                                                     mean=np.full(shape, 0.9), image_shape=shape)},
                check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
                hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
-    yield _loop_case("30 steps, learning rate 0.1, clamp = False (public check 6)", ref, public, 3, num_steps=30,
-                     learning_rate=0.1, clamp=False, image_shape=shape,
+    yield _loop_case("30 steps, learning rate 1, clamp = False (public check 6)", ref, public, 3, num_steps=30,
+                     learning_rate=1.0, clamp=False, image_shape=shape,
                      hint="each step must ADD learning_rate * gradient; with clamp=False and mean=None nothing is clipped")
 
     net, net_mean = trained_network(), NET_MEAN

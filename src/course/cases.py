@@ -75,9 +75,13 @@ class Case:
             mistake is not charged twice).
         no_warnings: fail when the student's code raised a warning (e.g. overflow).
         source_of: a name whose code is fetched as output ``"source"``:
-            ``{"text": source or "", "code": [[opname, offset, jump target or None, line], ...]}``
-            with one instruction list per code object (the function and the
-            functions/comprehensions inside it), for checks such as "no Python loops".
+            ``{"text": source or "", "params": [[name, kind], ...],
+            "code": [[opname, offset, jump target or None, line], ...]}`` with one
+            instruction list per code object (the function and the functions or
+            comprehensions inside it), for checks such as "no Python loops".
+        followup: when the case itself passes, called with its outputs to make
+            further cases (e.g. calls whose arity was just learned); the case
+            passes only if they all pass too. Runs in the trusted process.
     """
 
     name: str
@@ -92,6 +96,7 @@ class Case:
     use_reference: Mapping[str, str] = field(default_factory=dict)
     no_warnings: bool = False
     source_of: str | None = None
+    followup: Callable[[Mapping[str, Any]], list["Case"]] | None = None
 
     @property
     def output_paths(self) -> list[str]:
@@ -149,6 +154,10 @@ def code_listing(fn: Any) -> dict[str, Any]:
         text = inspect.getsource(fn)
     except (OSError, TypeError):
         text = ""
+    try:
+        params = [[p.name, p.kind.name] for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        params = []
     code_objects, listing = [getattr(fn, "__code__", None)], []
     while code_objects:
         code = code_objects.pop()
@@ -162,7 +171,7 @@ def code_listing(fn: Any) -> dict[str, Any]:
             instructions.append([ins.opname, ins.offset, target, line - code.co_firstlineno + 1])
         listing.append(instructions)
         code_objects.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    return {"text": text, "code": listing}
+    return {"text": text, "params": params, "code": listing}
 
 
 def _jump_opcodes() -> frozenset[int]:
@@ -266,6 +275,46 @@ def evaluate(case: Case, run: Execution) -> str | None:
     except AssertionError as failure:
         return f"{header}: {failure}" + (f"\n  hint: {case.hint}" if case.hint else "")
     return None
+
+
+Executor = Callable[[list[Case]], list[Execution]]
+
+#: Follow-up rounds allowed after the first (each round is one trip to the kernel).
+MAX_FOLLOWUP_ROUNDS = 2
+
+
+def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
+    """Execute and evaluate ``cases`` (with their follow-ups); one message or None per case.
+
+    ``execute`` runs a batch of cases wherever the student's code lives (the
+    grading kernel, or this process) and returns one :class:`Execution` each.
+    """
+    runs = execute(cases)
+    messages: list[str | None] = [evaluate(c, r) for c, r in zip(cases, runs)]
+    frontier = [(i, c, r) for i, (c, r) in enumerate(zip(cases, runs))]
+    for _ in range(MAX_FOLLOWUP_ROUNDS):
+        batch: list[tuple[int, Case]] = []
+        for index, case, run in frontier:
+            if messages[index] is None and case.followup is not None:
+                try:
+                    batch.extend((index, extra) for extra in case.followup(run.outputs))
+                except AssertionError as failure:
+                    messages[index] = f"case {case.name!r}: {failure}"
+        if not batch:
+            break
+        results = execute([extra for _, extra in batch])
+        frontier = []
+        for (index, extra), run in zip(batch, results):
+            message = evaluate(extra, run)
+            if message is not None and messages[index] is None:
+                messages[index] = message
+            frontier.append((index, extra, run))
+    return messages
+
+
+def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None) -> Executor:
+    """An executor that runs cases in this process (stock nbgrader, fast audits)."""
+    return lambda cases: [execute_calls(case, namespace, reference) for case in cases]
 
 
 def describe_case(case: Case) -> str:

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator, MutableMapping
 import numpy as np
 
 from course import reference
-from course.cases import Case, evaluate, execute_calls, iterate
+from course.cases import Case, in_process, iterate, run_cases
 from course.paths import autograder_dir
 
 QuestionFn = Callable[[np.random.Generator, types.ModuleType], Iterator[Case]]
@@ -93,11 +93,7 @@ def run_hidden_tests(key: str, name: str, namespace: MutableMapping[str, Any] | 
     if namespace is None:
         namespace = inspect.currentframe().f_back.f_globals  # type: ignore[union-attr]
     cases = build_cases(key, name)
-    failures = []
-    for case in cases:
-        message = evaluate(case, execute_calls(case, namespace, reference.load))
-        if message is not None:
-            failures.append(message)
+    failures = [m for m in run_cases(cases, in_process(namespace, reference.load)) if m is not None]
     print(f"hidden tests for {name}: {len(cases) - len(failures)}/{len(cases)} cases passed")
     if failures:
         shown = "\n\n".join(failures[:MAX_REPORTED_FAILURES])

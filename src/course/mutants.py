@@ -130,9 +130,9 @@ def hidden_questions(notebook: nbformat.NotebookNode) -> dict[str, str]:
 
 def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
     """Grade cells whose hidden cases fail when run on the notebook's definitions alone."""
-    from course.hidden import build_cases
-    from course.cases import evaluate, execute_calls
     from course import reference
+    from course.cases import in_process, run_cases
+    from course.hidden import build_cases
     from hwlib.nbimport import import_notebook
 
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
@@ -143,11 +143,10 @@ def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
         try:
             namespace = import_notebook(path).__dict__
             lost = []
+            executor = in_process(namespace, reference.load)
             for question, grade_id in hidden_questions(notebook).items():
-                for case in build_cases(key, question):
-                    if evaluate(case, execute_calls(case, namespace, reference.load)) is not None:
-                        lost.append(grade_id)
-                        break
+                if any(m is not None for m in run_cases(build_cases(key, question), executor)):
+                    lost.append(grade_id)
         finally:
             os.chdir(cwd)
     return tuple(lost)

@@ -15,6 +15,7 @@ The steps, each small:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,16 +23,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Callable, Iterator, Mapping
 
 import nbformat
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils as nbutils
 
 from course import probe
-from course.cases import Case, evaluate
+from course.cases import Case, Execution, run_cases
 from course.grading import GRADING_ENV, stop_kernel
 from course.hidden import build_cases
 from course.paths import source_notebook
@@ -49,6 +50,7 @@ class Limits:
 
     cell_timeout: int = 120
     notebook_timeout: int = 600
+    case_timeout: float = 20.0
 
 
 @dataclass
@@ -106,46 +108,78 @@ def _limit_outputs(cell: nbformat.NotebookNode) -> None:
     cell.outputs = kept
 
 
-def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, cases: list[list[Case]],
-                 references: Mapping[str, str], limits: Limits,
-                 env: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """Execute ``notebook`` in place (cwd ``workdir``), then answer the probe.
+@dataclass
+class KernelRun:
+    """The outcome of executing a notebook; ``probe`` asks its kernel hidden-case calls."""
 
-    Returns:
-        (status, reason): status is "graded", "timeout" or "error".
+    status: str = "graded"
+    reason: str = ""
+    probe: Callable[[list[Case]], list[Execution]] | None = None
+
+
+@contextlib.contextmanager
+def executed(notebook: nbformat.NotebookNode, workdir: Path, limits: Limits,
+             env: Mapping[str, str] | None = None) -> Iterator[KernelRun]:
+    """Execute ``notebook`` in place (cwd ``workdir``) and keep its kernel for probing.
+
+    Inside the ``with`` block, ``run.probe(cases)`` sends a batch of cases to the
+    kernel (one probe cell per batch) and returns what came back; after a timeout
+    or a dead kernel it returns "no result" executions, which score 0.
     """
     kernel_env = {**os.environ, **GRADING_ENV, **(env or {})}
-    status, reason = "graded", ""
+    run = KernelRun()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
         manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
+        # interrupt_on_timeout: a cell stuck in an endless loop is interrupted and
+        # recorded as an error; the notebook goes on, so only that answer is lost.
         client = NotebookClient(notebook, km=manager, timeout=limits.cell_timeout, allow_errors=True,
-                                resources={"metadata": {"path": str(workdir)}})
+                                interrupt_on_timeout=True, resources={"metadata": {"path": str(workdir)}})
+
+        def probe_cases(cases: list[Case]) -> list[Execution]:
+            if run.status == "graded" and cases:
+                probe.write_request(workdir, [cases], dict(references_for(cases)), limits.case_timeout)
+                notebook.cells.append(nbformat.v4.new_code_cell(probe.KERNEL_SOURCE))
+                try:
+                    client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
+                except CellTimeoutError:
+                    run.status, run.reason = "timeout", f"a cell ran longer than {limits.cell_timeout} s"
+                except DeadKernelError:
+                    run.status, run.reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
+                finally:
+                    notebook.cells.pop()
+            answered = probe.read_response(workdir, [cases])[0] if run.status == "graded" else [
+                Execution(error=f"no result: {run.reason}") for _ in cases]
+            for name in (probe.RESPONSE_JSON, probe.RESPONSE_NPZ):
+                (workdir / name).unlink(missing_ok=True)
+            return answered
+
+        run.probe = probe_cases
         try:
             with client.setup_kernel(env=kernel_env, cwd=str(workdir)):
                 for index, cell in enumerate(notebook.cells):
                     if time.monotonic() - started > limits.notebook_timeout:
-                        status, reason = "timeout", f"the notebook ran longer than {limits.notebook_timeout} s"
+                        run.status, run.reason = "timeout", f"the notebook ran longer than {limits.notebook_timeout} s"
                         break
                     if cell.cell_type == "code":
-                        client.execute_cell(cell, index)
-                        _limit_outputs(cell)
-                if cases and status == "graded":
-                    probe.write_request(workdir, cases, dict(references))
-                    notebook.cells.append(nbformat.v4.new_code_cell(probe.KERNEL_SOURCE))
-                    try:
-                        client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
-                    finally:
-                        notebook.cells.pop()
+                        try:
+                            client.execute_cell(cell, index)
+                        finally:
+                            _limit_outputs(cell)
+                yield run
         except CellTimeoutError:
-            status, reason = "timeout", f"a cell ran longer than {limits.cell_timeout} s"
+            run.status, run.reason = "timeout", f"a cell ran longer than {limits.cell_timeout} s"
+            yield run
         except DeadKernelError:
-            status, reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
-        except CellExecutionError as error:  # only when allow_errors is off; kept for safety
-            status, reason = "error", str(error)[:300]
+            run.status, run.reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
+            yield run
         finally:
             stop_kernel(manager)
-    return status, reason
+
+
+def references_for(cases: list[Case]) -> dict[str, str]:
+    """Definitions source of every notebook whose reference versions the cases use."""
+    return {key: _definitions(key) for case in cases for key in case.use_reference.values()}
 
 
 def _verdict_output(passed: bool, message: str) -> nbformat.NotebookNode:
@@ -154,23 +188,23 @@ def _verdict_output(passed: bool, message: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("error", ename="AssertionError", evalue=message, traceback=[message])
 
 
-def score(notebook: nbformat.NotebookNode, cases: dict[str, list[Case]],
-          runs: dict[str, list[Any]]) -> dict[str, tuple[float | None, float]]:
+def score(notebook: nbformat.NotebookNode,
+          verdicts: dict[str, list[str | None]]) -> dict[str, tuple[float | None, float]]:
     """Write trusted verdicts into graded cells and score them like nbgrader does.
 
-    Graded cells with hidden cases are decided by those cases alone: the kernel's
-    own errors and stderr in that cell are replaced by the verdict (a warning on
-    stderr no longer costs points; a forged "passed" message earns nothing).
-    Graded cells without hidden cases keep nbgrader's rule.
+    Graded cells with hidden cases are decided by those cases alone (``verdicts``:
+    grade_id -> one failure message or None per case): the kernel's own errors and
+    stderr in that cell are replaced by the verdict, so a warning on stderr no
+    longer costs points and a forged "passed" message earns nothing. Graded
+    cells without hidden cases keep nbgrader's rule.
     """
     scores: dict[str, tuple[float | None, float]] = {}
     for cell in notebook.cells:
         if not nbutils.is_grade(cell):
             continue
         grade_id = cell.metadata.nbgrader["grade_id"]
-        if grade_id in cases:
-            failures = [m for case, run in zip(cases[grade_id], runs[grade_id])
-                        if (m := evaluate(case, run)) is not None]
+        if grade_id in verdicts:
+            failures = [m for m in verdicts[grade_id] if m is not None]
             kept = []
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
@@ -178,7 +212,7 @@ def score(notebook: nbformat.NotebookNode, cases: dict[str, list[Case]],
                 if output.output_type == "stream" and output.name == "stderr":
                     output.name = "stdout"
                 kept.append(output)
-            total = len(cases[grade_id])
+            total = len(verdicts[grade_id])
             if failures:
                 shown = "\n\n".join(failures[:3])
                 message = f"hidden tests: {total - len(failures)}/{total} cases passed\n\n{shown}"
@@ -201,24 +235,20 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
         return NotebookResult(student, name, None, status="invalid",
                               reason=f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:200]})")
     notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
-    cases: dict[str, list[Case]] = {}
-    references: dict[str, str] = {}
-    for grade_id, calls in _source_questions(name).items():
-        cases[grade_id] = [case for key, question in calls for case in build_cases(key, question)]
-        for case in cases[grade_id]:
-            for ref_key in case.use_reference.values():
-                references.setdefault(ref_key, _definitions(ref_key))
-    order = list(cases)
+    flat: list[tuple[str, Case]] = [(grade_id, case) for grade_id, calls in _source_questions(name).items()
+                                    for key, question in calls for case in build_cases(key, question)]
     with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as folder:
         # A throwaway copy: the student's other notebooks and files stay readable
         # (later notebooks import earlier ones), and nothing written survives.
         workdir = Path(folder) / "work"
         shutil.copytree(submission_dir, workdir)
-        status, reason = run_notebook(notebook, workdir, [cases[g] for g in order], references, limits, env)
-        answered = probe.read_response(workdir, [cases[g] for g in order])
-    runs = dict(zip(order, answered))
-    scores = score(notebook, cases, runs)
-    return NotebookResult(student, name, notebook, scores, status, reason, time.monotonic() - started)
+        with executed(notebook, workdir, limits, env) as run:
+            messages = run_cases([case for _, case in flat], run.probe)
+    verdicts: dict[str, list[str | None]] = {}
+    for (grade_id, _), message in zip(flat, messages):
+        verdicts.setdefault(grade_id, []).append(message)
+    scores = score(notebook, verdicts)
+    return NotebookResult(student, name, notebook, scores, run.status, run.reason, time.monotonic() - started)
 
 
 def _source_questions(name: str) -> dict[str, list[tuple[str, str]]]:

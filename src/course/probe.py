@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from course.cases import Call, Case, Execution, Ref
+from course.cases import Case, Execution, Ref
 
 REQUEST_JSON = "probe_request.json"
 REQUEST_NPZ = "probe_inputs.npz"
@@ -51,13 +52,15 @@ class _Encoder:
         raise TypeError(f"cannot send {type(value).__name__} to the kernel; use arrays and numbers")
 
 
-def write_request(folder: Path, cases: list[list[Case]], reference_sources: dict[str, str]) -> None:
+def write_request(folder: Path, cases: list[list[Case]], reference_sources: dict[str, str],
+                  case_timeout: float = 20.0) -> None:
     """Write the calls of ``cases`` (grouped per graded cell) into ``folder``.
 
     Args:
         folder: the kernel's working directory.
         cases: one list of cases per group (a group is one graded cell).
         reference_sources: notebook key -> definitions source, for ``use_reference``.
+        case_timeout: seconds each case may run in the kernel before it is stopped.
     """
     encoder = _Encoder()
     groups = []
@@ -74,7 +77,8 @@ def write_request(folder: Path, cases: list[list[Case]], reference_sources: dict
                 "source_of": case.source_of,
             })
         groups.append(encoded)
-    (folder / REQUEST_JSON).write_text(json.dumps({"groups": groups, "references": reference_sources}))
+    (folder / REQUEST_JSON).write_text(json.dumps({"groups": groups, "references": reference_sources,
+                                                   "case_timeout": case_timeout}))
     np.savez(folder / REQUEST_NPZ, **encoder.arrays)
 
 
@@ -134,6 +138,9 @@ def _decode_output(entry: Any, arrays: dict[str, np.ndarray], depth: int) -> Any
             return {str(k): _decode_output(v, arrays, depth + 1) for k, v in entry["dict"].items()}
         if isinstance(entry.get("list"), list):
             return [_decode_output(v, arrays, depth + 1) for v in entry["list"]]
+        if isinstance(entry.get("record"), dict):  # a dataclass instance, as attributes
+            return SimpleNamespace(**{str(k): _decode_output(v, arrays, depth + 1) for k, v in entry["record"].items()
+                                      if str(k).isidentifier()})
     return None
 
 
@@ -141,8 +148,15 @@ def _decode_output(entry: Any, arrays: dict[str, np.ndarray], depth: int) -> Any
 #: only moves data: it never sees expected values and decides nothing.
 KERNEL_SOURCE = r'''
 def __course_probe():
-    import json, types, warnings
+    import dataclasses, json, signal, types, warnings
     import numpy as np
+
+    class CaseTimeout(BaseException):
+        pass
+
+    def on_alarm(signum, frame):
+        raise CaseTimeout()
+
     request = json.load(open("probe_request.json"))
     with np.load("probe_inputs.npz", allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
@@ -212,6 +226,8 @@ def __course_probe():
             return value if value is None or len(value) < 10000 else value[:10000]
         if type(value) in (bool, int, float):
             return value
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {"record": {f.name: plain(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}}
         if isinstance(value, dict):
             return {"dict": {str(k): plain(v, depth + 1) for k, v in list(value.items())[:1000]}}
         if isinstance(value, (list, tuple)) and not all(isinstance(v, (int, float, bool)) for v in value):
@@ -229,6 +245,8 @@ def __course_probe():
             answer = {"outputs": {}, "modified": [], "warnings": []}
             saved = {name: namespace.get(name) for name in case["use_reference"]}
             results = []
+            previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, float(request.get("case_timeout", 20)))
             try:
                 for name, key in case["use_reference"].items():
                     namespace[name] = getattr(reference(key), name)
@@ -258,13 +276,17 @@ def __course_probe():
                         answer["outputs"][path] = {"error": "%s: %s" % (type(error).__name__, error)}
                 if case.get("source_of"):
                     answer["outputs"]["source"] = plain(listing(namespace.get(case["source_of"])), 0)
+            except CaseTimeout:
+                answer["error"] = "stopped after %g s (an endless loop?)" % float(request.get("case_timeout", 20))
             except NotImplementedError:
                 answer["error"] = "not implemented yet (the function raises NotImplementedError)"
             except LookupError as error:
                 answer["error"] = str(error) if type(error) is LookupError else "raised %s: %s" % (type(error).__name__, error)
-            except Exception as error:
+            except BaseException as error:  # also SystemExit and KeyboardInterrupt raised by an answer
                 answer["error"] = "raised %s: %s" % (type(error).__name__, error)
             finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous_handler)
                 for name, value in saved.items():
                     if value is None:
                         namespace.pop(name, None)

@@ -7,9 +7,12 @@ notebook executed headless neither blocks nor fails.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from hwlib.runtime import has_interactive_frontend
+
+if TYPE_CHECKING:  # drawing pulls in matplotlib/graphviz; import it only when used
+    from hwlib.graphdraw import CompGraph
 
 #: A slider spec: (min, max, step, default).
 SliderSpec = tuple[float, float, float, float]
@@ -74,7 +77,7 @@ SIGMOID_NEURON_DEFAULTS = {"w0": 1.0, "w1": 3.0, "w2": -2.0, "x0": 5.0, "x1": 8.
 
 def sigmoid_neuron_explorer(
     forward_backward: Callable[[float, float, float, float, float], tuple[dict, dict]],
-    graph: "hwlib.graphdraw.CompGraph",  # noqa: F821 - imported lazily below
+    graph: "CompGraph",
     defaults: dict[str, float] | None = None,
 ) -> Any:
     """Sliders for w0, w1, w2, x0, x1 that redraw the student's sigmoid-neuron graph.
