@@ -16,10 +16,11 @@ def _write(tmp_path, *sources):
 
 
 def test_only_definitions_run(tmp_path):
-    path = _write(tmp_path, "%matplotlib inline\nimport math\nSCALE = 2\nx = 1/0",
+    path = _write(tmp_path, "%matplotlib inline\nimport math\nSCALE = 2\nADD, MUL = '+', '*'\nx = 1/0",
                   "def f(v):\n    return SCALE * math.sqrt(v)\nf(-1)", "class Model:\n    pass\nraise RuntimeError('training')")
     module = import_notebook(path)
     assert module.f(4) == 4.0 and module.Model and not hasattr(module, "x")
+    assert (module.ADD, module.MUL) == ("+", "*")
 
 
 def test_into_and_names(tmp_path):

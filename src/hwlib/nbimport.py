@@ -28,7 +28,10 @@ def _is_constant_assignment(node: ast.stmt) -> bool:
         targets = node.targets
     elif isinstance(node, ast.AnnAssign) and node.value is not None:
         targets = [node.target]
-    return bool(targets) and all(isinstance(t, ast.Name) and t.id.isupper() for t in targets)
+    names: list[ast.expr] = []
+    for target in targets:
+        names.extend(target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])
+    return bool(names) and all(isinstance(t, ast.Name) and t.id.isupper() for t in names)
 
 
 def definitions_source(cell_source: str) -> str:
