@@ -77,9 +77,10 @@ def test_quick_run_prints_the_table_ratios_and_time_to_40(tmp_path: Path) -> Non
     if not TORCH_INSTALLED:
         assert "PyTorch is not installed" in completed.stdout
     measurements = json.loads(raw.read_text())
-    backends = {result["backend"] for result in measurements["throughput"]}
-    assert backends == ({"numpy", "torch"} if TORCH_INSTALLED else {"numpy"})
-    assert all(len(row["rates"]) == 3 for result in measurements["throughput"] for row in result["rows"])
+    expected_backends = {"numpy", "torch"} if TORCH_INSTALLED else {"numpy"}
+    for row in measurements["throughput"]:
+        assert set(row["rates"]) == expected_backends
+        assert all(len(rates) == 3 for rates in row["rates"].values())
     if measurements["accuracy"] is not None:
         assert re.search(r"^time to 40% test: .*final test acc 0\.\d{3}", completed.stdout, re.MULTILINE)
         assert len(measurements["accuracy"]["epochs"]) == 1
@@ -87,10 +88,10 @@ def test_quick_run_prints_the_table_ratios_and_time_to_40(tmp_path: Path) -> Non
 
 def test_table_without_torch_shows_numpy_only() -> None:
     script = _load_script()
-    numpy_only = [{"backend": "numpy", "threads": 2, "rows": [
-        {"hidden_dim": 500, "batch_size": 64, "rates": [900.0, 1000.0, 5000.0]},
-        {"hidden_dim": 100, "batch_size": 64, "rates": [3000.0]},
-    ]}]
+    numpy_only = [
+        {"threads": 2, "hidden_dim": 500, "batch_size": 64, "rates": {"numpy": [900.0, 1000.0, 5000.0]}},
+        {"threads": 2, "hidden_dim": 100, "batch_size": 64, "rates": {"numpy": [3000.0]}},
+    ]
     lines = script.throughput_table(numpy_only, repeats=3)
     rows = _parse_rows("\n".join(lines))
     # Sorted by (threads, hidden, batch); the median, not the mean, of the repeats.
@@ -101,30 +102,28 @@ def test_table_without_torch_shows_numpy_only() -> None:
 
 def test_table_ratio_and_target_flag() -> None:
     script = _load_script()
-    results = [
-        {"backend": "numpy", "threads": 1, "rows": [{"hidden_dim": 100, "batch_size": 64, "rates": [800.0]},
-                                                    {"hidden_dim": 100, "batch_size": 128, "rates": [2000.0]}]},
-        {"backend": "torch", "threads": 1, "rows": [{"hidden_dim": 100, "batch_size": 64, "rates": [1000.0]},
-                                                    {"hidden_dim": 100, "batch_size": 128, "rates": [1000.0]}]},
+    rows = [
+        {"threads": 1, "hidden_dim": 100, "batch_size": 64, "rates": {"numpy": [800.0], "torch": [1000.0]}},
+        {"threads": 1, "hidden_dim": 100, "batch_size": 128, "rates": {"numpy": [2000.0], "torch": [1000.0]}},
     ]
-    lines = script.throughput_table(results, repeats=1)
-    rows = _parse_rows("\n".join(lines))
-    assert [row[5] for row in rows] == ["0.80", "2.00"]
+    lines = script.throughput_table(rows, repeats=1)
+    parsed = _parse_rows("\n".join(lines))
+    assert [row[5] for row in parsed] == ["0.80", "2.00"]
     assert "(below 0.9)" in next(line for line in lines if re.match(r"\s*1\s+100\s+64\s", line))
     assert "met in 1 of 2 configurations" in lines[-1]
 
 
-def test_timing_harness_excludes_warmup_and_counts_repeats() -> None:
+def test_step_timer_excludes_warmup_and_cycles_the_batches() -> None:
     script = _load_script()
     calls: list[int] = []
     batches = [([0] * 8, None), ([1] * 8, None), ([2] * 8, None)]
-    rates, steps = script.images_per_second(
-        lambda X, y: calls.append(X[0]), batches, repeats=4, warmup_steps=5, min_repeat_seconds=0.0,
-    )
-    assert len(rates) == 4 and all(rate > 0 for rate in rates)
-    assert steps == len(batches)  # at least one pass over the pool per repeat
-    assert len(calls) == 5 + len(batches) + 4 * steps  # warm-up, calibration, timed repeats
-    assert calls[5:8] == [0, 1, 2]  # batches are used in turn
+    timer = script.StepTimer(lambda X, y: calls.append(X[0]), batches, warmup_steps=5, min_repeat_seconds=0.0)
+    assert timer.steps == len(batches)  # at least one pass over the pool per repeat
+    assert len(calls) == 5 + len(batches)  # warm-up and the sizing pass, before any timed repeat
+    rates = [timer.repeat() for _ in range(4)]
+    assert all(rate > 0 for rate in rates)
+    assert len(calls) == 5 + len(batches) + 4 * timer.steps
+    assert calls == [index % len(batches) for index in range(len(calls))]  # batches used in turn throughout
 
 
 def test_thread_environment_sets_every_blas_variable() -> None:

@@ -42,3 +42,16 @@ def test_clear_errors(tmp_path):
 
 def test_definitions_source_drops_shell_lines():
     assert definitions_source("!pip install x\ndef f():\n    return 1").startswith("def f")
+
+
+def test_nested_notebook_imports_are_replayed_relative_to_the_notebook(tmp_path, monkeypatch):
+    layers = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def double(x):\n    return 2 * x")])
+    nbformat.write(layers, tmp_path / "02_layers.ipynb")
+    net = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('from hwlib.nbimport import import_notebook\n'
+                                  'import_notebook("02_layers.ipynb", names=["double"], into=globals())'),
+        nbformat.v4.new_code_cell("def quadruple(x):\n    return double(double(x))")])
+    nbformat.write(net, tmp_path / "04_net.ipynb")
+    monkeypatch.chdir("/")
+    module = import_notebook(tmp_path / "04_net.ipynb", names=["quadruple"])
+    assert module.quadruple(1) == 4

@@ -49,7 +49,7 @@ from hwlib.optim import SGD, Optimizer
 from hwlib.plots import plot_training_history, show_image_grid
 from hwlib.preprocess import preprocess_cifar
 from hwlib.runtime import is_autograding
-from hwlib.search import hyperparameter_search
+from hwlib.search import ResultsTable, hyperparameter_search
 from hwlib.trainer import History, train
 
 # %matplotlib inline
@@ -172,7 +172,7 @@ class TwoLayerNet(Classifier):
         ### END SOLUTION
 
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, tuple]:
-        """Scores (N, C) for inputs X of shape (N, D), and a cache for backward."""
+        """Scores (N, C) for inputs X of shape (N, D) (or (N, d1, ..., dk): fc_forward flattens), and a cache."""
         ### BEGIN SOLUTION
         hidden, fc1_cache = fc_forward(X, self.W1, self.b1)
         active, relu_cache = relu_forward(hidden)
@@ -566,9 +566,9 @@ def train_with_settings(settings: dict, data: dict, *, limits: dict | None = Non
 
 
 def describe_run(name: str, history: History) -> None:
-    """One line: final loss, best validation accuracy, training accuracy and time of a run."""
+    """One line: final loss, best validation accuracy, last training accuracy and time of a run."""
     print(f"{name}: loss {np.mean(history.loss[-10:]):.3f} at the end, best validation accuracy "
-          f"{history.best_val_acc:.1%} (epoch {history.best_epoch}), training accuracy "
+          f"{history.best_val_acc:.1%} (epoch {history.best_epoch}), training accuracy in the last epoch "
           f"{history.train_acc[-1]:.1%}, {history.seconds:.1f} s")
 
 
@@ -611,7 +611,9 @@ plot_training_history(default_history.as_dict());
 #
 # For reference: a tuned recipe in the instructor's solution reaches about 44% validation accuracy
 # (and 44% on the test set) on the course subset in well under a minute. On the full CIFAR-10
-# dataset (45,000 training images) the same kind of recipe gives at least 50% test accuracy.
+# dataset (49,000 training images after the validation split) the same recipe should reach at least
+# 50% test accuracy; that figure is the expectation from the original assignments, not something this
+# notebook measures.
 #
 # **How it is graded.** The autograder retrains a network with your recipe, using the reference
 # layers and the autograding budget (the first 2,000 training images, at most 20 epochs), and
@@ -677,7 +679,7 @@ def short_run(**changes) -> dict:
     return {"val_acc": history.best_val_acc, "train_acc": history.train_acc[-1]}
 
 
-space = {"learning_rate": ("log", 1e-3, 1.0), "reg": ("log", 1e-4, 1e-1), "hidden_dim": [50, 100, 200]}
+space = {"learning_rate": ("log", 1e-2, 1.0), "reg": ("log", 1e-4, 1e-1), "hidden_dim": [50, 100, 200]}
 search_results = hyperparameter_search(short_run, space, mode="random", num_trials=2 if is_autograding() else 8,
                                        seed=0)
 search_results.sort_by("val_acc")
@@ -791,7 +793,7 @@ class FullyConnectedNet(Classifier):
         ### END SOLUTION
 
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, list]:
-        """Scores (N, C) for inputs X of shape (N, D), and a cache for backward."""
+        """Scores (N, C) for inputs X of shape (N, D) (or (N, d1, ..., dk): fc_forward flattens), and a cache."""
         ### BEGIN SOLUTION
         caches = []
         out = X
@@ -880,14 +882,14 @@ from course.hidden import run_hidden_tests; run_hidden_tests("networks", "fully_
 # ### Does depth help? One to four hidden layers
 #
 # The cell below trains networks with 1, 2, 3 and 4 hidden layers of 100 units each, with the same
-# learning rate (0.1, decay 0.95), batch size (100), regularization ($10^{-3}$) and ten epochs, for a
-# few initial weight scales, and tabulates the best validation accuracy of each. Watch the loss at
+# learning rate (0.1, decay 0.95), batch size (100), regularization ($10^{-3}$) and ten epochs, for two
+# initial weight scales (0.01 and 0.1), and tabulates the best validation accuracy of each. Watch the loss at
 # the start: with small weights every layer shrinks the signal, so a deep network starts out
 # producing almost-zero scores and almost-zero gradients for its first layers.
 
 # %% nbgrader={"grade": false, "grade_id": "depth_comparison", "locked": true, "schema_version": 3, "solution": false}
 depth_settings = dict(num_train=1000, num_epochs=3) if is_autograding() else dict(num_train=None, num_epochs=10)
-weight_scales = [5e-2] if is_autograding() else [1e-2, 5e-2, 1e-1]
+weight_scales = [1e-1] if is_autograding() else [1e-2, 1e-1]
 depth_data = {key: data[key] for key in ("X_val", "y_val")}
 depth_data["X_train"] = data["X_train"][:depth_settings["num_train"]]
 depth_data["y_train"] = data["y_train"][:depth_settings["num_train"]]
@@ -904,9 +906,7 @@ for num_hidden in (1, 2, 3, 4):
                            "seconds": history.seconds})
         depth_histories[(num_hidden, weight_scale)] = history
 
-for row in depth_rows:
-    print("  ".join(f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}"
-                    for key, value in row.items()))
+print(ResultsTable(depth_rows))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 for num_hidden in (1, 2, 3, 4):
@@ -928,19 +928,18 @@ for ax in axes:
 # the deeper networks behave with the smallest weight scale, and why? Would you expect more depth to
 # help on this data with this training budget?
 #
-# YOUR ANSWER HERE
-#
 # ### BEGIN SOLUTION
-# *Model answer.* On the course subset all depths end up between about 35% and 39% validation
-# accuracy with their best weight scale, so depth does not help much here; one or two hidden layers
-# are as good as four. With weight_scale $10^{-2}$ the one-hidden-layer net trains (about 39%), but
-# three and four hidden layers do not learn at all: the loss stays at $\ln 10 \approx 2.30$ and the
+# *Model answer.* On the course subset every depth ends up at about 38–39% validation accuracy with
+# its better weight scale, so depth does not help here: one hidden layer is as good as four. With
+# weight_scale 0.01 the one-hidden-layer net trains (about 39%), two hidden layers learn slowly (about
+# 17%), and three or four do not learn at all: the loss stays at $\ln 10 \approx 2.30$ and the
 # accuracy at 10%. Each layer multiplies the signal by roughly weight_scale $\times\sqrt{\text{fan-in}}$
-# (about 0.1 for 100 inputs), so after a few layers the scores and the gradients reaching the first
-# layers are vanishingly small. Larger initial weights (0.05–0.1) make the deep nets trainable, but
-# the first loss is higher and they need a smaller learning rate or more epochs. With 4,000 images and
-# ten epochs the extra parameters of a deeper net mostly add overfitting; depth pays off with more
-# data, better initialisation (scale $\sqrt{2/\text{fan-in}}$) and longer training.
+# (about 0.1 for 100 inputs), so after a few layers the scores, and the gradients reaching the first
+# layers, are vanishingly small. With weight_scale 0.1 all depths train (about 38%), although the first
+# loss is far above 2.3 because the initial scores are large. With 4,000 images and ten epochs the
+# extra parameters of a deeper net mostly add overfitting (training accuracy rises faster than
+# validation accuracy); depth pays off with more data, a per-layer initialisation such as
+# $\sqrt{2/\text{fan-in}}$, and longer training.
 # Marking: 1 point for reading the table correctly (best depth, the deep nets stuck at 10% with small
 # weights), 1 point for the explanation (signal and gradients shrink layer by layer).
 # ### END SOLUTION
@@ -988,11 +987,19 @@ for ax in axes:
 # what its first layer learned, and saves it as `best_model.npz` next to this notebook. **That file
 # is part of your submission**: notebook 6 loads it.
 #
+# What to expect: on the course subset (trained on its 4,170 training images, tested on its 1,017
+# test images) the test accuracy lands close to the best validation accuracy, usually a point or two
+# below it for the reason above. The instructor's recipe gets 44.2% validation and 43.9% test
+# accuracy, comfortably above 40%. On the full CIFAR-10 dataset the same recipe is expected to give
+# at least 50% test accuracy (not measured here).
+#
 # **What the first layer looks for.** Column $j$ of $W_1$ holds the 3,072 weights that hidden unit
 # $j$ multiplies with the pixels. Reshaped to $3 \times 32 \times 32$ (the order of the flattened
-# images: colour channel, row, column) it is an image, shown below scaled to its own range. Many
-# look like blurry templates: a coloured blob on a contrasting background, a horizon, the rough
-# shape of a car or a horse (sometimes facing both ways at once). Others stay noisy.
+# images: colour channel, row, column) it is an image, shown below scaled to its own range. Trained
+# on only about 4,000 images they stay noisy, but you can make out coarse templates: a coloured blob
+# in the middle on a contrasting background, horizontal bands (sky above ground or water), a
+# dominant colour such as the green of grass. With the full dataset and more regularization the
+# templates become smoother and easier to read.
 
 # %% nbgrader={"grade": false, "grade_id": "final_model", "locked": true, "schema_version": 3, "solution": false}
 print("final model: TwoLayerNet trained with", tuned_settings())
@@ -1014,8 +1021,6 @@ show_image_grid(first_layer[:, :shown].T.reshape(shown, 3, 32, 32), ncols=10, no
 # Give your final recipe, its validation and test accuracy, and in one or two sentences say which
 # settings mattered most. Then explain briefly why the test set is used only once, at the end.
 #
-# YOUR ANSWER HERE
-#
 # ### BEGIN SOLUTION
 # *Model answer.* Recipe: hidden_dim 200, learning rate 0.2 decayed by 0.9 per epoch, batch size 50,
 # 20 epochs, reg $10^{-3}$, weight scale $10^{-3}$, plain SGD, all 4,170 training images: about 44%
@@ -1034,7 +1039,8 @@ show_image_grid(first_layer[:, :shown].T.reshape(shown, 3, 32, 32), ncols=10, no
 # How long this notebook took and the peak memory of its Python process (Linux and macOS).
 
 # %% nbgrader={"grade": false, "grade_id": "resources", "locked": true, "schema_version": 3, "solution": false}
-print(f"notebook run time: {time.perf_counter() - notebook_started:.0f} s")
+print(f"notebook run time: {time.perf_counter() - notebook_started:.0f} s "
+      f"(CPU time of this process: {time.process_time():.0f} s)")
 try:
     import resource
     import sys

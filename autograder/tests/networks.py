@@ -286,13 +286,13 @@ def training_step_cases(rng: np.random.Generator, ref: Any):
     public = np.random.default_rng(7)
     b = public.standard_normal(4)
     X_small, y_small = public.standard_normal((5, 8)), np.array([0, 3, 1, 1, 2])
-    yield _linear_case("LinearClassifier with all parameters zero, reg = 0.5 (loss = log 4)", ref,
+    yield _linear_case("LinearClassifier (8 inputs, 4 classes, N = 5) with all parameters zero, reg = 0.5: loss = log 4", ref,
                        {"W": np.zeros((8, 4)), "b": np.zeros(4)}, X_small, y_small, 0.5)
     W = 0.3 * np.random.default_rng(2).standard_normal((8, 4))
-    yield _linear_case("LinearClassifier, reg = 0.5, non-zero biases", ref, {"W": W, "b": b}, X_small, y_small, 0.5)
-    yield _linear_case("LinearClassifier, reg = 0", ref, {"W": W, "b": b}, X_small, y_small, 0.0)
+    yield _linear_case("LinearClassifier (8 inputs, 4 classes, N = 5), reg = 0.5, non-zero biases", ref, {"W": W, "b": b}, X_small, y_small, 0.5)
+    yield _linear_case("LinearClassifier (8 inputs, 4 classes, N = 5), reg = 0", ref, {"W": W, "b": b}, X_small, y_small, 0.0)
     W, b = rng.standard_normal((6, 3)), rng.standard_normal(3)
-    yield _linear_case("LinearClassifier, one example, reg = 2.5", ref, {"W": W, "b": b},
+    yield _linear_case("LinearClassifier (6 inputs, 3 classes), one example, reg = 2.5", ref, {"W": W, "b": b},
                        rng.standard_normal((1, 6)), np.array([2]), 2.5)
     # Networks with several weight matrices: every W is regularized, no b is.
     for reg in (0.0, 0.3, 4.0):

@@ -14,6 +14,7 @@ import copy
 import importlib.util
 import os
 import re
+import shutil
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -76,8 +77,15 @@ def apply(notebook: nbformat.NotebookNode, mutant: Mutant) -> nbformat.NotebookN
     raise ValueError(f"mutant {mutant.name}: no cell with grade_id {mutant.answer}")
 
 
+def _with_siblings(folder: Path) -> None:
+    """Copy the other source notebooks next to a mutant: later notebooks import earlier ones."""
+    for sibling in source_dir().glob("*.ipynb"):
+        shutil.copy2(sibling, folder / sibling.name)
+
+
 def _grade_copy(notebook: nbformat.NotebookNode, name: str, env: dict[str, str]) -> NotebookGrade:
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
+        _with_siblings(Path(folder))
         path = Path(folder) / name
         nbformat.write(notebook, str(path))
         return grade_notebook(path, env=env)
@@ -136,6 +144,7 @@ def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
     from hwlib.nbimport import import_notebook
 
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
+        _with_siblings(Path(folder))
         path = Path(folder) / NOTEBOOKS[key]
         nbformat.write(notebook, str(path))
         cwd = os.getcwd()

@@ -35,8 +35,8 @@ from course import probe
 from course.cases import Case, Execution, run_cases
 from course.grading import GRADING_ENV, stop_kernel
 from course.hidden import build_cases
-from course.paths import source_notebook
-from hwlib.nbimport import definitions_source
+from course.paths import NOTEBOOKS, source_notebook
+from hwlib.nbimport import definitions_source, notebook_imports
 
 _HIDDEN_CALL = re.compile(r"run_hidden_tests\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
 
@@ -261,8 +261,21 @@ def _source_questions(name: str) -> dict[str, list[tuple[str, str]]]:
     return questions_by_cell(nbformat.read(str(path), as_version=4))
 
 
-def _definitions(key: str) -> str:
-    """The definitions of a source notebook as one Python source string."""
-    path = source_notebook(key)
-    notebook = nbformat.read(str(path), as_version=4)
-    return "\n\n".join(definitions_source(c.source) for c in notebook.cells if c.cell_type == "code")
+def _definitions(key: str, seen: frozenset[str] = frozenset()) -> str:
+    """The definitions of a source notebook as one Python source string.
+
+    The notebooks it imports (notebook 4 imports notebook 2) come first, so the
+    reference module built from this text in the kernel is complete.
+    """
+    notebook = nbformat.read(str(source_notebook(key)), as_version=4)
+    keys_by_file = {name: k for k, name in NOTEBOOKS.items()}
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for other, _ in notebook_imports(cell.source):
+            other_key = keys_by_file.get(Path(other).name)
+            if other_key and other_key != key and other_key not in seen:
+                parts.append(_definitions(other_key, seen | {key}))
+        parts.append(definitions_source(cell.source))
+    return "\n\n".join(parts)

@@ -90,7 +90,7 @@ def unexpected_errors(notebook: nbformat.NotebookNode, name: str) -> list[str]:
     return problems
 
 
-def _run_release_notebook(path: str) -> list[str]:
+def run_release_notebook(path: str) -> list[str]:
     """Execute one release notebook in a scratch folder; return unexpected errors."""
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="release-check-") as folder:
@@ -106,7 +106,7 @@ def check_execution(release_dir: Path, jobs: int = 2) -> list[str]:
     """Problems found by executing every release notebook (empty when all is well)."""
     paths = [str(p) for p in sorted(release_dir.glob("*.ipynb"))]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return [problem for problems in pool.map(_run_release_notebook, paths) for problem in problems]
+        return [problem for problems in pool.map(run_release_notebook, paths) for problem in problems]
 
 
 def bundle(release_dir: Path, target: Path) -> Path:

@@ -8,6 +8,9 @@ network from the layers of notebook 2::
 
 Only definitions run: imports, ``def``, ``class`` and UPPER_CASE constant
 assignments. Training loops, plots and tests in the other notebook do not.
+A notebook that itself imports another one (notebook 4 imports notebook 2)
+gets that import replayed, relative to its own folder, so its functions find
+the names they use.
 """
 
 from __future__ import annotations
@@ -46,6 +49,36 @@ def definitions_source(cell_source: str) -> str:
     return ast.unparse(ast.Module(body=kept, type_ignores=[]))
 
 
+def _literal_names(node: ast.expr | None) -> list[str] | None:
+    if isinstance(node, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str)
+                                                       for e in node.elts):
+        return [e.value for e in node.elts]
+    return None
+
+
+def notebook_imports(cell_source: str) -> list[tuple[str, list[str] | None]]:
+    """Top-level ``import_notebook("file.ipynb", names=[...])`` calls in a cell: (file, names)."""
+    lines = [line for line in cell_source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    found = []
+    for node in tree.body:
+        value = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+        if not isinstance(value, ast.Call):
+            continue
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if name != "import_notebook" or not value.args:
+            continue
+        first = value.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            names = next((_literal_names(k.value) for k in value.keywords if k.arg == "names"), None)
+            found.append((first.value, names))
+    return found
+
+
 def import_notebook(
     path: str | Path,
     *,
@@ -82,6 +115,11 @@ def import_notebook(
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
+        for other, other_names in notebook_imports(cell.source):
+            target = (path.parent / other).resolve()
+            if target == path.resolve():
+                continue
+            import_notebook(target, names=other_names, into=module.__dict__)
         try:
             code = definitions_source(cell.source)
         except SyntaxError as error:
