@@ -108,27 +108,38 @@ show_image_grid(np.clip(examples, 0, 1), labels=class_names, normalize=False).su
 MODEL_FILE = Path("best_model.npz")
 
 
-def train_stand_in_model(data: dict, *, num_train: int, hidden_dim: int, num_epochs: int) -> Classifier:
+def train_stand_in_model(data: dict, *, num_train: int, hidden_dim: int, num_epochs: int, batch_size: int,
+                         learning_rate: float) -> Classifier:
     """A float32 TwoLayerNet trained quickly and deterministically on the first num_train images."""
     subset = {"X_train": data["X_train"][:num_train], "y_train": data["y_train"][:num_train],
               "X_val": data["X_val"], "y_val": data["y_val"]}
     stand_in = TwoLayerNet(input_dim=subset["X_train"].shape[1], num_classes=len(class_names),
                            hidden_dim=hidden_dim, weight_scale=1e-3, seed=0, dtype="float32")
-    train(stand_in, training_step, subset, num_epochs=num_epochs, batch_size=50, learning_rate=0.2,
-          lr_decay=0.9, reg=1e-3, seed=0, progress=False)
+    train(stand_in, training_step, subset, num_epochs=num_epochs, batch_size=batch_size,
+          learning_rate=learning_rate, lr_decay=0.9, reg=1e-3, seed=0, progress=False)
     return stand_in
 
 
+def float64_copy(network: Classifier) -> Classifier:
+    """The same TwoLayerNet with float64 parameters: the image is optimised in float64, and mixing
+    float32 weights with a float64 image would convert the weights at every step (slow)."""
+    copy = TwoLayerNet(**{**network.config(), "dtype": "float64"})
+    for name, value in copy.parameters().items():
+        value[...] = network.parameters()[name]
+    return copy
+
+
 if MODEL_FILE.exists():
-    model = Classifier.load_from(MODEL_FILE, TwoLayerNet)
+    model = float64_copy(Classifier.load_from(MODEL_FILE, TwoLayerNet))
     print(f"loaded your model from {MODEL_FILE}: {model}")
 else:
-    size = dict(num_train=2000, hidden_dim=100, num_epochs=5) if is_autograding() else \
-        dict(num_train=4000, hidden_dim=200, num_epochs=10)
+    size = dict(num_train=3000, hidden_dim=50, num_epochs=5, batch_size=100, learning_rate=0.3) \
+        if is_autograding() else \
+        dict(num_train=len(data["X_train"]), hidden_dim=200, num_epochs=10, batch_size=50, learning_rate=0.2)
     print(f"note: {MODEL_FILE} not found next to this notebook, so a small stand-in model is trained here "
-          f"({size['num_train']} images, {size['num_epochs']} epochs). Run notebook 4 to the end to use your "
-          "own best model.")
-    model = train_stand_in_model(data, **size)
+          f"({size['num_train']} images, {size['num_epochs']} epochs, a few seconds). Run notebook 4 to the "
+          "end to use your own best model.")
+    model = float64_copy(train_stand_in_model(data, **size))
 print(f"validation accuracy: {accuracy(model, data['X_val'], data['y_val']):.1%}")
 
 # %% [markdown]
@@ -177,26 +188,92 @@ def class_scores(model: Classifier, image: np.ndarray, mean: np.ndarray) -> np.n
     return model.forward(image_to_batch(image - mean))[0][0]
 
 
-def earlier_layers_pass() -> bool:
-    """True when your notebook 2 layers pass a quick gradient check.
+# %% [markdown]
+# ## Test helpers (provided)
+#
+# The public checks below use small networks that you can follow by hand. A network there is just
+# an object with a `parameters()` method (`FixedWeights`). Each test cell first checks that the
+# work it builds on is right (your notebook 2 layers, and the earlier questions of this notebook).
+# If that work is broken, the cell prints a note and skips its public checks, so you are not
+# charged twice for one mistake; the hidden checks of every question use correct versions of the
+# earlier functions.
 
-    The public checks below run your code on top of those layers; when they are broken, the public
-    checks are skipped (with a note) instead of failing here for a mistake made in notebook 2.
-    """
+# %% nbgrader={"grade": false, "grade_id": "test_helpers", "locked": true, "schema_version": 3, "solution": false}
+class FixedWeights:
+    """The smallest possible 'model': it only holds the four parameters."""
+
+    def __init__(self, **params: np.ndarray) -> None:
+        self.params = params
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return self.params
+
+    def forward(self, X: np.ndarray) -> None:
+        raise TypeError("input_gradient must not call model.forward: run the forward pass yourself with "
+                        "fc_forward and relu_forward on the weights from model.parameters()")
+
+
+def small_random_network(D: int, H: int, C: int, seed: int) -> FixedWeights:
+    """Random weights of a D-H-C network, scaled so that the scores are of order 1."""
+    rng = np.random.default_rng(seed)
+    return FixedWeights(W1=rng.standard_normal((D, H)) / np.sqrt(D), b1=0.1 * rng.standard_normal(H),
+                        W2=rng.standard_normal((H, C)) / np.sqrt(H), b2=0.1 * rng.standard_normal(C))
+
+
+def zero_network(D: int, H: int, C: int) -> FixedWeights:
+    """A network whose weights are all 0: every score is 0 and so is every gradient."""
+    return FixedWeights(W1=np.zeros((D, H)), b1=np.zeros(H), W2=np.zeros((H, C)), b2=np.zeros(C))
+
+
+#: A network with D = 2 inputs, H = 2 hidden units and C = 2 classes, small enough to follow by hand.
+HAND_NETWORK = FixedWeights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
+                            W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
+
+
+def _layers_problem() -> str:
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), rng.standard_normal(2)
-    try:
-        reports = [check_layer(fc_forward, fc_backward, {"x": x, "w": w, "b": b}, threshold=1e-6, verbose=False),
-                   check_layer(relu_forward, relu_backward, {"x": x + np.sign(x) * 0.1}, threshold=1e-6,
-                               verbose=False)]
-        problem = "" if all(report.passed for report in reports) else "fail their gradient check"
-    except Exception as error:  # not loaded, not finished, or crashing
-        problem = f"cannot be used ({type(error).__name__}: {error})"
-    if not problem:
-        return True
-    print(f"note: your notebook 2 layers (fc_*, relu_*) {problem}, so the public checks of this cell are "
-          "skipped. Fix notebook 2 first; the hidden tests here use correct layers.")
-    return False
+    reports = [check_layer(fc_forward, fc_backward, {"x": x, "w": w, "b": b}, threshold=1e-6, verbose=False),
+               check_layer(relu_forward, relu_backward, {"x": x + np.sign(x) * 0.1}, threshold=1e-6, verbose=False)]
+    return "" if all(report.passed for report in reports) else "fail their gradient check"
+
+
+def _input_gradient_problem() -> str:
+    scores, grad_X = input_gradient(HAND_NETWORK, np.array([[1.0, 1.0], [0.0, -1.0]]), 0)
+    if not (np.allclose(scores, [[2.6, 0.8], [0.1, -0.2]]) and np.allclose(grad_X, [[2.0, 1.0], [0.0, 0.0]])):
+        return "fails its hand-checkable example"
+    network, X = small_random_network(12, 7, 4, seed=1), np.random.default_rng(2).standard_normal((3, 12))
+    numeric = numeric_gradient_array(lambda Z: input_gradient(network, Z, 2)[0][:, 2], X.copy())
+    return "" if rel_error(input_gradient(network, X, 2)[1], numeric) < 1e-7 else "fails its gradient check"
+
+
+def _ascent_step_problem() -> str:
+    image = np.array([[[1.0, 1.0]]])
+    plain, score = ascent_step(HAND_NETWORK, image, 0, learning_rate=0.5)
+    clipped, _ = ascent_step(HAND_NETWORK, image, 0, learning_rate=0.5, weight_decay=0.4, clip_grad=1.0)
+    good = (np.allclose(plain, [[[2.0, 1.5]]]) and np.isclose(score, 2.6)
+            and np.allclose(clipped, image + 0.5 * np.array([[[1.6, 0.6]]]) / np.sqrt(2.92)))
+    return "" if good else "fails its hand-checkable example"
+
+
+PREREQUISITES = {"layers": ("your notebook 2 layers (fc_*, relu_*)", _layers_problem),
+                 "input_gradient": ("your input_gradient (Q6.1)", _input_gradient_problem),
+                 "ascent_step": ("your ascent_step (Q6.2)", _ascent_step_problem)}
+
+
+def prerequisites_pass(*names: str) -> bool:
+    """True when the earlier work named here is right; otherwise print a note and return False."""
+    for name in names:
+        label, find_problem = PREREQUISITES[name]
+        try:
+            problem = find_problem()
+        except Exception as error:  # not loaded, not finished, or crashing
+            problem = f"cannot be used ({type(error).__name__}: {error})"
+        if problem:
+            print(f"note: {label} {problem}, so the public checks of this cell are skipped. Fix that first; "
+                  "the hidden tests of this question use a correct version.")
+            return False
+    return True
 
 
 # %% [markdown]
@@ -210,9 +287,8 @@ def earlier_layers_pass() -> bool:
 # $$s_c(x) = \Big(\text{ReLU}(x W_1 + b_1)\, W_2 + b_2\Big)_c .$$
 #
 # Why the raw score and not the softmax probability or the loss? The probability of class $c$ can
-# also be raised by pushing the *other* scores down, and the easiest way to do that is often to
-# make an image that looks like nothing at all. The raw score only goes up when the evidence for
-# $c$ itself goes up.
+# also be raised by pushing the *other* scores down, which tells us what the image is *not* rather
+# than what a $c$ looks like. The raw score only goes up when the evidence for $c$ itself goes up.
 #
 # ### Q6.1 — `input_gradient` (5 points)
 #
@@ -226,8 +302,12 @@ def earlier_layers_pass() -> bool:
 # \text{ of every row, 0 elsewhere,}$$
 #
 # all the way back to $X$. Each row of the batch is a separate image, so row $i$ of the result is
-# $\partial s_c(x_i) / \partial x_i$. Take the weights from `model.parameters()` (keys `W1`, `b1`,
-# `W2`, `b2`); this works for any two-layer network with those parameters.
+# $\partial s_c(x_i) / \partial x_i$.
+#
+# Take the weights from `model.parameters()` (keys `W1`, `b1`, `W2`, `b2`) and run the forward pass
+# yourself with your layers, keeping the caches. Do not call `model.forward`: its cache is laid out
+# however your notebook 4 chose, and the checks pass plain objects that only have `parameters()`.
+# That way the function works for any two-layer ReLU network with those four parameters.
 #
 # Two classic mistakes: using the gradient of the **softmax loss** instead of the one-hot upstream
 # gradient (that is a different objective, see above), and putting ones in *every* column (that is
@@ -265,27 +345,7 @@ def input_gradient(model, X: np.ndarray, class_index: int) -> tuple[np.ndarray, 
 
 
 # %% nbgrader={"grade": true, "grade_id": "input_gradient_tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
-class FixedWeights:
-    """The smallest possible 'model': it only holds the four parameters (used by the public checks)."""
-
-    def __init__(self, **params: np.ndarray) -> None:
-        self.params = params
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        return self.params
-
-
-def small_random_network(D: int, H: int, C: int, seed: int) -> FixedWeights:
-    rng = np.random.default_rng(seed)
-    return FixedWeights(W1=rng.standard_normal((D, H)) / np.sqrt(D), b1=0.1 * rng.standard_normal(H),
-                        W2=rng.standard_normal((H, C)) / np.sqrt(H), b2=0.1 * rng.standard_normal(C))
-
-
-#: A network with D = 2 inputs, H = 2 hidden units and C = 2 classes, small enough to follow by hand.
-HAND_NETWORK = FixedWeights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
-                            W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
-
-if earlier_layers_pass():
+if prerequisites_pass("layers"):
     # 1. By hand. Row 0: hidden = [3, 0.5] (both units on), scores = [2.6, 0.8],
     #    d score_0 / dx = W1 @ W2[:, 0] = [2, 1].  Row 1: hidden = [-2, -0.5] (both off), so the
     #    scores are just b2 and the gradient is 0.
@@ -387,12 +447,7 @@ def ascent_step(model, image: np.ndarray, class_index: int, *, learning_rate: fl
 
 
 # %% nbgrader={"grade": true, "grade_id": "ascent_step_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false}
-def zero_network(D: int, H: int, C: int) -> FixedWeights:
-    """A network whose weights are all 0: every score is 0 and so is every gradient."""
-    return FixedWeights(W1=np.zeros((D, H)), b1=np.zeros(H), W2=np.zeros((H, C)), b2=np.zeros(C))
-
-
-if earlier_layers_pass():
+if prerequisites_pass("layers", "input_gradient"):
     # 1. The hand-checkable network of Q6.1 with a 1x1 'image' of 2 channels, x = [1, 1]:
     #    s_0 = 2.6 and grad s_0 = [2, 1], so one step with eta = 0.5 gives [1, 1] + 0.5 * [2, 1] = [2, 1.5].
     image = np.array([[[1.0, 1.0]]])
@@ -531,7 +586,7 @@ def starting_noise(image_shape, mean, seed):
     return np.clip(mean + 0.01 * np.random.default_rng(seed).standard_normal(image_shape), 0, 1)
 
 
-if earlier_layers_pass():
+if prerequisites_pass("layers", "input_gradient", "ascent_step"):
     shape = (4, 5, 3)
     mean = np.random.default_rng(6).uniform(0.2, 0.8, shape)
     network = small_random_network(D=60, H=12, C=4, seed=7)
@@ -601,22 +656,30 @@ from course.hidden import run_hidden_tests; run_hidden_tests("visualization", "c
 #
 # First, plain gradient ascent: no regulariser except clamping. Then the same with jitter, blur and
 # weight decay. The settings are yours to change (this cell is not graded); try to make the second
-# row look as much like the classes as you can while the model still recognises them.
+# row look as much like the classes as you can while the model still recognises them. Above each
+# image is its target class, and, when the model sees something else in it, what it sees.
 
 # %% nbgrader={"grade": false, "grade_id": "settings", "locked": false, "schema_version": 3, "solution": false}
-PLAIN = dict(num_steps=100, learning_rate=1.0)
+PLAIN = dict(num_steps=100, learning_rate=0.1)
 REGULARISED = dict(num_steps=200, learning_rate=0.1, weight_decay=0.02, jitter=1, blur_every=2, blur_sigma=0.6)
 
 # %% nbgrader={"grade": false, "grade_id": "grids", "locked": true, "schema_version": 3, "solution": false}
 def visualise_all_classes(settings: dict, title: str) -> np.ndarray:
-    """One image per class with these settings; shows the grid and prints what the model sees."""
+    """One image per class with these settings; shows the grid and prints what the model sees.
+
+    While autograding, at most 60 steps are run (the figures are not graded, and time is short).
+    """
+    if is_autograding():
+        settings = {**settings, "num_steps": min(settings.get("num_steps", 0), 60)}
     start = time.perf_counter()
     images = np.stack([class_visualization(model, c, mean=mean_image, **settings) for c in range(len(class_names))])
     predicted = [int(np.argmax(class_scores(model, image, mean_image))) for image in images]
     recognised = sum(p == c for c, p in enumerate(predicted))
     labels = [name if p == c else f"{name}\n(seen: {class_names[p]})" for c, (name, p) in
               enumerate(zip(class_names, predicted))]
-    show_image_grid(np.clip(images, 0, 1), labels=labels, normalize=False).suptitle(title, fontsize=9)
+    figure = show_image_grid(np.clip(images, 0, 1), labels=labels, normalize=False)
+    figure.set_size_inches(14, 2.4)
+    figure.suptitle(title, fontsize=10)
     print(f"{title}: {recognised}/{len(class_names)} images classified as their target class "
           f"({time.perf_counter() - start:.1f} s)")
     return images
@@ -631,18 +694,22 @@ regularised_images = visualise_all_classes(REGULARISED, "with weight decay, jitt
 # The handout suggests starting around $\eta = 0.01$ and then sweeping over several orders of
 # magnitude. The next cell runs plain ascent (a fixed number of steps) for $\eta$ from $10^{-3}$ to
 # $10$, with and without clamping, and plots the final target score (averaged over the classes
-# shown, with one thin line per class).
+# shown, with one thin line per class). The score axis is linear between $-1$ and $1$ and
+# logarithmic beyond, so that both ends of the sweep are visible.
 
 # %% nbgrader={"grade": false, "grade_id": "sweep", "locked": true, "schema_version": 3, "solution": false}
 learning_rates = 10.0 ** np.arange(-3, 2)
-sweep_classes = [0, 3, 7] if is_autograding() else list(range(len(class_names)))
-sweep_steps = 50
+# While autograding: fewer classes and steps (the figure is not graded, and time is short).
+sweep_classes = [1, 7] if is_autograding() else list(range(len(class_names)))
+sweep_steps = 30 if is_autograding() else 50
 
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+lowest = -1.0
 for clamp, colour in ((True, "tab:blue"), (False, "tab:orange")):
     finals = np.array([[class_scores(model, class_visualization(model, c, num_steps=sweep_steps, learning_rate=lr,
                                                                 clamp=clamp, mean=mean_image), mean_image)[c]
                         for lr in learning_rates] for c in sweep_classes])
+    lowest = min(lowest, 1.5 * finals.min())
     ax.plot(learning_rates, finals.T, color=colour, lw=0.6, alpha=0.4)
     ax.plot(learning_rates, finals.mean(axis=0), color=colour, lw=2.5, marker="o",
             label=f"clamp={clamp} (mean over {len(sweep_classes)} classes)")
@@ -650,6 +717,8 @@ start_scores = [class_scores(model, class_visualization(model, c, num_steps=0, l
                                                          mean=mean_image), mean_image)[c] for c in sweep_classes]
 ax.axhline(np.mean(start_scores), color="0.5", ls="--", label="mean score of the starting noise")
 ax.set_xscale("log")
+ax.set_yscale("symlog", linthresh=1.0)  # linear near 0, logarithmic beyond +-1
+ax.set_ylim(bottom=lowest)
 ax.set_xlabel("learning rate $\\eta$")
 ax.set_ylabel(f"target score after {sweep_steps} steps")
 ax.set_title("Learning-rate sweep (plain ascent)")

@@ -4,11 +4,16 @@ Reference values come from the source notebook's own solution (``ref``). Every c
 swaps in the reference notebook-2 layers (and, for the later questions, the reference
 ``input_gradient`` / ``ascent_step``), so a mistake made earlier is not charged again.
 
-Most cases run on a small reference ``TwoLayerNet`` (8x8x3 images, 32 hidden units,
-10 classes) trained for a moment on synthetic images: each class is a fixed smooth
-colour pattern plus noise. Its class visualizations are recognisable, so the checks
-"the score rises substantially" and "the image is classified as its class" are
-meaningful without loading CIFAR-10.
+A network is sent to the student's namespace as plain data: call 0 of every case
+builds ``FixedWeights(W1=..., b1=..., W2=..., b2=...)`` (the notebook's parameter
+holder, in its reference version), and later calls refer to it as ``Ref(0)``.
+``input_gradient`` may only use ``model.parameters()``, so this is all it needs.
+
+Most cases run on a small network (8x8x3 images, 32 hidden units, 10 classes)
+trained here for a moment, with the reference layers, on synthetic images: each
+class is a fixed smooth colour pattern plus noise. Its class visualizations are
+recognisable, so "the score rises substantially" and "the image is classified as
+its class" are meaningful checks without loading CIFAR-10.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from course import reference
-from course.cases import Case, call
+from course.cases import Case, Ref, call
 from course.hidden import question
 
 LAYER_NAMES = ("fc_forward", "fc_backward", "relu_forward", "relu_backward")
@@ -62,7 +67,7 @@ def ref_module(ref: types.ModuleType) -> types.ModuleType:
 
 
 class Weights:
-    """A parameter holder, the only thing ``input_gradient`` may rely on (``parameters()``)."""
+    """Grader-side parameter holder (the same interface as the notebook's ``FixedWeights``)."""
 
     def __init__(self, **params: np.ndarray) -> None:
         self.params = params
@@ -70,9 +75,32 @@ class Weights:
     def parameters(self) -> dict[str, np.ndarray]:
         return self.params
 
-    def __repr__(self) -> str:
-        shapes = ", ".join(f"{k}{v.shape}" for k, v in self.params.items())
-        return f"network({shapes})"
+
+#: In every case, the model is what call 0 returned.
+MODEL = Ref(0)
+
+
+def _shift(path: str) -> str:
+    head, _, rest = path.partition(".")
+    return str(int(head) + 1) + ("." + rest if rest else "")
+
+
+def network_case(name: str, network: Weights, calls: list, *, expect: Mapping[str, Any] | None = None,
+                 fetch: tuple[str, ...] = (), check: Any = None, **options: Any) -> Case:
+    """A case whose call 0 builds ``network`` as ``FixedWeights(**params)`` in the student's namespace.
+
+    ``calls`` use ``MODEL`` for the network; the output paths in ``expect``, ``fetch`` and those the
+    ``check`` reads count these calls from 0 (call 0 of the case itself is the network).
+    """
+    shifted_check = None
+    if check is not None:
+        def shifted_check(outputs: Mapping[str, Any]) -> None:
+            check({path: outputs[_shift(path)] for path in (*(expect or {}), *fetch)})
+    use_reference = {"FixedWeights": "visualization", **options.pop("use_reference", {})}
+    return Case(name, [call("FixedWeights", **network.parameters()), *calls],
+                expect={_shift(path): value for path, value in (expect or {}).items()},
+                fetch=tuple(_shift(path) for path in fetch), check=shifted_check,
+                use_reference=use_reference, **options)
 
 
 def random_network(rng: np.random.Generator, D: int, H: int, C: int, dtype: Any = np.float64) -> Weights:
@@ -84,7 +112,8 @@ def random_network(rng: np.random.Generator, D: int, H: int, C: int, dtype: Any 
 
 @lru_cache(maxsize=None)
 def trained_network() -> Weights:
-    """A 192-32-10 ReLU network trained (300 SGD steps) on synthetic 8x8x3 images, deterministically."""
+    """A 192-32-10 ReLU network trained deterministically (300 SGD steps, reference layers) on
+    synthetic 8x8x3 images."""
     layers = reference.load("layers")
     rng = np.random.default_rng(442)
     prototypes = np.stack([_smooth(rng.uniform(-0.3, 0.3, NET_IMAGE_SHAPE)) for _ in range(NUM_CLASSES)])
@@ -115,36 +144,52 @@ def _smooth(image: np.ndarray) -> np.ndarray:
     return image / np.abs(image).max() * 0.3
 
 
-def _target_score(ref: types.ModuleType, network: Weights, image: np.ndarray, mean: np.ndarray, c: int) -> np.ndarray:
+def _target_score(ref: types.ModuleType, network: Any, image: np.ndarray, mean: np.ndarray, c: int) -> np.ndarray:
     """Reference class scores (C,) of an un-normalised image."""
     return ref.input_gradient(network, ref.image_to_batch(image - mean), c)[0][0]
 
 
 # ----------------------------------------------------------------------------- Q6.1
 
+GRADIENT_HINT = "upstream gradient one-hot in column class_index; backpropagate through fc, ReLU, fc"
+
+
 def _gradient_case(name: str, ref: types.ModuleType, network: Weights, X: np.ndarray, c: int,
-                   hint: str = "upstream gradient one-hot in column class_index; backpropagate through fc, ReLU, fc",
-                   **kw: Any) -> Case:
+                   hint: str = GRADIENT_HINT, **options: Any) -> Case:
     scores, grad_X = ref.input_gradient(network, X, c)
-    return Case(name, [call("input_gradient", network, X, c)], expect={"0.0": scores, "0.1": grad_X},
-                hint=hint, use_reference=REFERENCE_LAYERS, **kw)
+    return network_case(name, network, [call("input_gradient", MODEL, X, c)], expect={"0.0": scores, "0.1": grad_X},
+                        hint=hint, use_reference=REFERENCE_LAYERS, **options)
+
+
+def _hand_network() -> Weights:
+    return Weights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
+                   W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
+
+
+def _public(D: int, H: int, C: int, seed: int) -> Weights:
+    """The notebook's ``small_random_network(D, H, C, seed)``."""
+    rng = np.random.default_rng(seed)
+    return Weights(W1=rng.standard_normal((D, H)) / np.sqrt(D), b1=0.1 * rng.standard_normal(H),
+                   W2=rng.standard_normal((H, C)) / np.sqrt(H), b2=0.1 * rng.standard_normal(C))
+
+
+def _zero(D: int, H: int, C: int) -> Weights:
+    return Weights(W1=np.zeros((D, H)), b1=np.zeros(H), W2=np.zeros((H, C)), b2=np.zeros(C))
 
 
 @question("input_gradient")
 def input_gradient_cases(rng: np.random.Generator, ref: types.ModuleType):
     ref = ref_module(ref)
     # The public hand-checkable example.
-    hand = Weights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
-                   W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
-    X = np.array([[1.0, 1.0], [0.0, -1.0]])
-    yield Case("hand-checkable network, class 0", [call("input_gradient", hand, X, 0)],
-               expect={"0.0": [[2.6, 0.8], [0.1, -0.2]], "0.1": [[2.0, 1.0], [0.0, 0.0]]},
-               hint="scores = ReLU(X W1 + b1) W2 + b2 (raw, no softmax); upstream gradient 1 in column "
-                    "class_index of every row", use_reference=REFERENCE_LAYERS)
-    yield _gradient_case("hand-checkable network, class 1", ref, hand, X, 1)
+    hand, X = _hand_network(), np.array([[1.0, 1.0], [0.0, -1.0]])
+    yield network_case("hand-checkable network, X = [[1, 1], [0, -1]], class 0", hand,
+                       [call("input_gradient", MODEL, X, 0)],
+                       expect={"0.0": [[2.6, 0.8], [0.1, -0.2]], "0.1": [[2.0, 1.0], [0.0, 0.0]]},
+                       hint="scores = ReLU(X W1 + b1) W2 + b2 (raw, no softmax); upstream gradient 1 in column "
+                            "class_index of every row", use_reference=REFERENCE_LAYERS)
+    yield _gradient_case("hand-checkable network, X = [[1, 1], [0, -1]], class 1", ref, hand, X, 1)
     # The public gradient-check data, every class.
-    public = Weights(**{k: v for k, v in zip(("W1", "b1", "W2", "b2"), _public_network(12, 7, 4, 1))})
-    X = np.random.default_rng(2).standard_normal((3, 3, 2, 2))
+    public, X = _public(12, 7, 4, 1), np.random.default_rng(2).standard_normal((3, 3, 2, 2))
     for c in range(4):
         yield _gradient_case(f"X of shape (3, 3, 2, 2), class {c}", ref, public, X, c,
                              hint="grad_X must have X's shape; only column class_index of the upstream gradient is 1")
@@ -152,35 +197,20 @@ def input_gradient_cases(rng: np.random.Generator, ref: types.ModuleType):
     net = trained_network()
     X = rng.normal(0, 0.2, (1, int(np.prod(NET_IMAGE_SHAPE))))
     for c in (0, 5, 9):
-        yield _gradient_case(f"one image (N = 1), trained 192-32-10 network, class {c}", ref, net, X, c)
+        yield _gradient_case(f"one image (N = 1) of 192 numbers, trained 192-32-10 network, class {c}", ref, net, X, c)
     # A batch larger than the number of classes, in image layout.
     X = rng.normal(0, 0.2, (12, 3, 8, 8))
-    yield _gradient_case("batch of 12 images of shape (3, 8, 8), class 7", ref, net, X, 7,
+    yield _gradient_case("batch of 12 images of shape (3, 8, 8), trained network, class 7", ref, net, X, 7,
                          hint="the one-hot goes in COLUMN class_index of every row, not in row class_index")
     # Hidden pre-activations exactly 0 (ReLU convention), other sizes, float32 weights.
     zeros = Weights(W1=rng.standard_normal((5, 4)), b1=np.array([0.0, 0.0, 1.0, -1.0]),
                     W2=rng.standard_normal((4, 3)), b2=np.zeros(3))
     X = np.vstack([np.zeros(5), rng.standard_normal(5)])
-    yield _gradient_case("inputs that make hidden units exactly 0, class 2", ref, zeros, X, 2)
+    yield _gradient_case("X of shape (2, 5) whose first row makes hidden units exactly 0, class 2", ref, zeros, X, 2)
     net32 = random_network(rng, 10, 6, 3, dtype=np.float32)
     X = rng.standard_normal((4, 10)).astype(np.float32)
-    yield _gradient_case("float32 weights and inputs, D = 10, H = 6, C = 3, class 1", ref, net32, X, 1,
+    yield _gradient_case("float32 weights and X of shape (4, 10), H = 6, C = 3, class 1", ref, net32, X, 1,
                          atol=1e-5, rtol=1e-4)
-
-
-def _public_network(D: int, H: int, C: int, seed: int) -> tuple[np.ndarray, ...]:
-    """The weights of the notebook's ``small_random_network(D, H, C, seed)``."""
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal((D, H)) / np.sqrt(D), 0.1 * rng.standard_normal(H),
-            rng.standard_normal((H, C)) / np.sqrt(H), 0.1 * rng.standard_normal(C))
-
-
-def _public(D: int, H: int, C: int, seed: int) -> Weights:
-    return Weights(**dict(zip(("W1", "b1", "W2", "b2"), _public_network(D, H, C, seed))))
-
-
-def _zero(D: int, H: int, C: int) -> Weights:
-    return Weights(W1=np.zeros((D, H)), b1=np.zeros(H), W2=np.zeros((H, C)), b2=np.zeros(C))
 
 
 # ----------------------------------------------------------------------------- Q6.2
@@ -191,8 +221,8 @@ STEP_REFERENCE = {**REFERENCE_LAYERS, "input_gradient": "visualization"}
 def _step_case(name: str, ref: types.ModuleType, network: Weights, image: np.ndarray, c: int,
                hint: str = ASCENT_HINT, **options: Any) -> Case:
     new_image, score = ref.ascent_step(network, image, c, **options)
-    return Case(name, [call("ascent_step", network, image, c, **options)],
-                expect={"0.0": new_image, "0.1": score}, hint=hint, use_reference=STEP_REFERENCE)
+    return network_case(name, network, [call("ascent_step", MODEL, image, c, **options)],
+                        expect={"0.0": new_image, "0.1": score}, hint=hint, use_reference=STEP_REFERENCE)
 
 
 def _image(outputs: Mapping[str, Any], path: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -222,52 +252,49 @@ def _check_rises(ref: types.ModuleType, network: Weights, c: int, shape: tuple[i
 @question("ascent_step")
 def ascent_step_cases(rng: np.random.Generator, ref: types.ModuleType):
     ref = ref_module(ref)
-    hand = Weights(W1=np.array([[1.0, -1.0], [2.0, 1.0]]), b1=np.array([0.0, 0.5]),
-                   W2=np.array([[1.0, 0.0], [-1.0, 2.0]]), b2=np.array([0.1, -0.2]))
-    image = np.array([[[1.0, 1.0]]])
+    hand, image = _hand_network(), np.array([[[1.0, 1.0]]])
     # The public hand-checkable steps.
-    yield Case("hand-checkable network, eta = 0.5", [call("ascent_step", hand, image, 0, learning_rate=0.5)],
-               expect={"0.0": [[[2.0, 1.5]]], "0.1": 2.6},
-               hint="gradient ASCENT: image + learning_rate * gradient; return the score before the step",
-               use_reference=STEP_REFERENCE)
-    yield Case("hand-checkable network, eta = 0.5, weight_decay = 0.4, clip_grad = 1",
-               [call("ascent_step", hand, image, 0, learning_rate=0.5, weight_decay=0.4, clip_grad=1.0)],
-               expect={"0.0": image + 0.5 * np.array([[[1.6, 0.6]]]) / np.sqrt(2.92)}, hint=ASCENT_HINT,
-               use_reference=STEP_REFERENCE)
-    yield _step_case("hand-checkable network, clip_grad = 10 (no clipping needed)", ref, hand, image, 0,
+    yield network_case("hand-checkable network, image [1, 1], eta = 0.5", hand,
+                       [call("ascent_step", MODEL, image, 0, learning_rate=0.5)],
+                       expect={"0.0": [[[2.0, 1.5]]], "0.1": 2.6},
+                       hint="gradient ASCENT: image + learning_rate * gradient; return the score before the step",
+                       use_reference=STEP_REFERENCE)
+    yield network_case("hand-checkable network, image [1, 1], eta = 0.5, weight_decay = 0.4, clip_grad = 1", hand,
+                       [call("ascent_step", MODEL, image, 0, learning_rate=0.5, weight_decay=0.4, clip_grad=1.0)],
+                       expect={"0.0": image + 0.5 * np.array([[[1.6, 0.6]]]) / np.sqrt(2.92)}, hint=ASCENT_HINT,
+                       use_reference=STEP_REFERENCE)
+    yield _step_case("hand-checkable network, image [1, 1], clip_grad = 10 (no clipping needed)", ref, hand, image, 0,
                      learning_rate=0.5, clip_grad=10.0, hint="only rescale when the norm is larger than clip_grad")
     # Pure weight decay on an all-zero network.
     image = np.random.default_rng(3).standard_normal((4, 5, 3))
-    yield Case("all-zero network, eta = 0.1, weight_decay = 2", [call("ascent_step", _zero(60, 3, 2), image, 1,
-                                                                       learning_rate=0.1, weight_decay=2.0)],
-               expect={"0.0": 0.8 * image, "0.1": 0.0},
-               hint="the decay term is -weight_decay * image, multiplied by learning_rate like the rest",
-               use_reference=STEP_REFERENCE)
+    yield network_case("all-zero network, image of shape (4, 5, 3), eta = 0.1, weight_decay = 2", _zero(60, 3, 2),
+                       [call("ascent_step", MODEL, image, 1, learning_rate=0.1, weight_decay=2.0)],
+                       expect={"0.0": 0.8 * image, "0.1": 0.0},
+                       hint="the decay term is -weight_decay * image, multiplied by learning_rate like the rest",
+                       use_reference=STEP_REFERENCE)
     image = rng.standard_normal((3, 2, 3))
-    yield Case("all-zero network, eta = 0.3, weight_decay = 0.5", [call("ascent_step", _zero(18, 2, 2), image, 0,
-                                                                         learning_rate=0.3, weight_decay=0.5)],
-               expect={"0.0": 0.85 * image}, hint="new image = image + learning_rate * (0 - weight_decay * image)",
-               use_reference=STEP_REFERENCE)
+    yield network_case("all-zero network, image of shape (3, 2, 3), eta = 0.3, weight_decay = 0.5", _zero(18, 2, 2),
+                       [call("ascent_step", MODEL, image, 0, learning_rate=0.3, weight_decay=0.5)],
+                       expect={"0.0": 0.85 * image},
+                       hint="new image = image + learning_rate * (0 - weight_decay * image)",
+                       use_reference=STEP_REFERENCE)
     # A small step raises the score (public check 3), measured with the reference.
-    network = _public(48, 10, 3, 4)
-    image = 0.1 * np.random.default_rng(5).standard_normal((4, 4, 3))
-    yield Case("a small step (eta = 0.01) raises the score of class 2",
-               [call("ascent_step", network, image, 2, learning_rate=0.01)], fetch=("0.0", "0.1"),
-               check=_check_rises(ref, network, 2, image.shape), use_reference=STEP_REFERENCE,
-               hint="gradient ascent adds the gradient")
-    # Exact steps on the trained network, with every option, other shapes and learning rates.
-    net = trained_network()
-    image = rng.normal(0, 0.2, NET_IMAGE_SHAPE)
+    network, image = _public(48, 10, 3, 4), 0.1 * np.random.default_rng(5).standard_normal((4, 4, 3))
+    yield network_case("a small step (eta = 0.01) raises the score of class 2", network,
+                       [call("ascent_step", MODEL, image, 2, learning_rate=0.01)], fetch=("0.0", "0.1"),
+                       check=_check_rises(ref, network, 2, image.shape), use_reference=STEP_REFERENCE,
+                       hint="gradient ascent adds the gradient")
+    # Exact steps on the trained network, with every option.
+    net, image = trained_network(), rng.normal(0, 0.2, NET_IMAGE_SHAPE)
     for c, options in ((3, dict(learning_rate=0.1)),
                        (3, dict(learning_rate=2.0)),
                        (6, dict(learning_rate=0.1, weight_decay=0.3)),
                        (6, dict(learning_rate=0.5, clip_grad=0.5)),
                        (1, dict(learning_rate=0.05, weight_decay=0.1, clip_grad=0.2))):
         described = ", ".join(f"{k} = {v}" for k, v in options.items())
-        yield _step_case(f"trained 8x8x3 network, class {c}, {described}", ref, net, image, c, **options)
-    # Non-square image, several channels of weights, clip_grad larger than the direction.
-    network = random_network(rng, 5 * 3 * 3, 4, 2)
-    image = rng.standard_normal((5, 3, 3))
+        yield _step_case(f"trained network, 8x8x3 image, class {c}, {described}", ref, net, image, c, **options)
+    # A non-square image, clip_grad larger than the direction.
+    network, image = random_network(rng, 5 * 3 * 3, 4, 2), rng.standard_normal((5, 3, 3))
     yield _step_case("image of shape (5, 3, 3), eta = 0.2, weight_decay = 0.05, clip_grad = 100",
                      ref, network, image, 1, learning_rate=0.2, weight_decay=0.05, clip_grad=100.0)
 
@@ -280,8 +307,8 @@ LOOP_REFERENCE = {**STEP_REFERENCE, "ascent_step": "visualization"}
 def _loop_case(name: str, ref: types.ModuleType, network: Weights, c: int, hint: str = LOOP_HINT,
                **options: Any) -> Case:
     expected = ref.class_visualization(network, c, **options)
-    return Case(name, [call("class_visualization", network, c, **options)], expect={"0": expected},
-                hint=hint, use_reference=LOOP_REFERENCE, atol=1e-7, rtol=1e-5)
+    return network_case(name, network, [call("class_visualization", MODEL, c, **options)], expect={"0": expected},
+                        hint=hint, use_reference=LOOP_REFERENCE, atol=1e-7, rtol=1e-5)
 
 
 def _check_in_unit_box(outputs: Mapping[str, Any]) -> None:
@@ -296,7 +323,7 @@ def _check_decay_shrinks(mean: np.ndarray) -> Any:
         plain = np.linalg.norm(_image(outputs, "0", mean.shape) - mean)
         decayed = np.linalg.norm(_image(outputs, "1", mean.shape) - mean)
         if not decayed < 0.9 * plain:
-            raise AssertionError(f"weight decay 0.5 should shrink the image (distance from the mean image) "
+            raise AssertionError(f"weight decay 0.5 should shrink the image (its distance from the mean image) "
                                  f"compared with no decay: norm {decayed:.3f} with decay, {plain:.3f} without")
     return check
 
@@ -351,24 +378,25 @@ def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
                      hint="start from 0.01 * rng.standard_normal(image_shape) with rng = np.random.default_rng(seed), "
                           "clamp, and return image + mean")
     options = dict(num_steps=5, learning_rate=0.05, jitter=1, mean=mean, image_shape=shape)
-    yield Case("same seed twice, then another seed (public check 2)",
-               [call("class_visualization", public, 2, seed=11, **options),
-                call("class_visualization", public, 2, seed=11, **options),
-                call("class_visualization", public, 2, seed=12, **options)],
-               fetch=("0", "1", "2"), check=_check_deterministic, use_reference=LOOP_REFERENCE)
+    yield network_case("same seed twice, then another seed (public check 2)", public,
+                       [call("class_visualization", MODEL, 2, seed=11, **options),
+                        call("class_visualization", MODEL, 2, seed=11, **options),
+                        call("class_visualization", MODEL, 2, seed=12, **options)],
+                       fetch=("0", "1", "2"), check=_check_deterministic, use_reference=LOOP_REFERENCE)
     yield _loop_case("all-zero network, jitter = 2 (public check 3)", ref, _zero(60, 3, 2), 0, num_steps=4,
                      learning_rate=1.0, jitter=2, mean=mean, seed=5, image_shape=shape,
                      hint="roll the image back by (-dy, -dx) after every step: with zero gradients nothing may move")
     yield _loop_case("all-zero network, blur_every = 1 (public check 4)", ref, _zero(60, 3, 2), 0, num_steps=1,
                      learning_rate=1.0, blur_every=1, blur_sigma=0.8, mean=mean, seed=5, image_shape=shape,
                      hint="blur the normalised image with gaussian_blur(image, blur_sigma), then clamp")
-    yield Case("clamp with mean 0.9 and learning rate 50 (public check 5)",
-               [call("class_visualization", public, 0, num_steps=10, learning_rate=50.0, mean=np.full(shape, 0.9),
-                     image_shape=shape)],
-               expect={"0": ref.class_visualization(public, 0, num_steps=10, learning_rate=50.0,
-                                                    mean=np.full(shape, 0.9), image_shape=shape)},
-               check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
-               hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
+    bright = np.full(shape, 0.9)
+    yield network_case("clamp with mean 0.9 and learning rate 50 (public check 5)", public,
+                       [call("class_visualization", MODEL, 0, num_steps=10, learning_rate=50.0, mean=bright,
+                             image_shape=shape)],
+                       expect={"0": ref.class_visualization(public, 0, num_steps=10, learning_rate=50.0, mean=bright,
+                                                            image_shape=shape)},
+                       check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
+                       hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
     yield _loop_case("30 steps, learning rate 1, clamp = False (public check 6)", ref, public, 3, num_steps=30,
                      learning_rate=1.0, clamp=False, image_shape=shape,
                      hint="each step must ADD learning_rate * gradient; with clamp=False and mean=None nothing is clipped")
@@ -392,37 +420,36 @@ def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
         ("all options, seed 9", dict(num_steps=20, weight_decay=0.05, jitter=1, blur_every=3, blur_sigma=0.5,
                                       clip_grad=2.0, seed=9), LOOP_HINT),
     ]
-    for c, (label, changes, hint) in zip((0, 1, 2, 3, 4, 5, 6, 7, 8), variants):
-        yield _loop_case(f"trained 8x8x3 network, class {c}: {label}", ref, net, c, hint=hint, **{**base, **changes})
+    for c, (label, changes, hint) in enumerate(variants):
+        yield _loop_case(f"trained network, 8x8x3 images, class {c}: {label}", ref, net, c, hint=hint,
+                         **{**base, **changes})
     # mean=None, a non-square image and a network of matching size.
     network = random_network(rng, 6 * 9 * 3, 10, 3)
     yield _loop_case("image_shape (6, 9, 3), mean None, jitter 3, blur_every 2", ref, network, 2, num_steps=8,
                      learning_rate=0.2, jitter=3, blur_every=2, image_shape=(6, 9, 3), seed=1)
     # Behaviour: clamping keeps [0, 1]; weight decay shrinks the image.
-    yield Case("clamp keeps pixel values in [0, 1] (learning rate 20, trained network)",
-               [call("class_visualization", net, 4, num_steps=15, learning_rate=20.0, mean=net_mean,
-                     image_shape=NET_IMAGE_SHAPE)],
-               fetch=("0",), check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
-               hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
+    yield network_case("clamp keeps pixel values in [0, 1] (learning rate 20, trained network)", net,
+                       [call("class_visualization", MODEL, 4, num_steps=15, learning_rate=20.0, mean=net_mean,
+                             image_shape=NET_IMAGE_SHAPE)],
+                       fetch=("0",), check=_check_in_unit_box, use_reference=LOOP_REFERENCE,
+                       hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
     decay_options = dict(num_steps=30, learning_rate=0.1, clamp=False, mean=net_mean, image_shape=NET_IMAGE_SHAPE)
-    yield Case("weight decay 0.5 shrinks the image compared with no decay",
-               [call("class_visualization", net, 9, **decay_options),
-                call("class_visualization", net, 9, weight_decay=0.5, **decay_options)],
-               fetch=("0", "1"), check=_check_decay_shrinks(net_mean), use_reference=LOOP_REFERENCE,
-               hint="weight decay pulls the normalised image towards 0: direction = gradient - weight_decay * image")
+    yield network_case("weight decay 0.5 shrinks the image compared with no decay", net,
+                       [call("class_visualization", MODEL, 9, **decay_options),
+                        call("class_visualization", MODEL, 9, weight_decay=0.5, **decay_options)],
+                       fetch=("0", "1"), check=_check_decay_shrinks(net_mean), use_reference=LOOP_REFERENCE,
+                       hint="weight decay pulls the normalised image towards 0: direction = gradient - weight_decay * image")
     # Does it work? Every class: the score rises substantially and the image is recognised.
     calls, rises = [], []
+    start_options = {**RECOGNITION_SETTINGS, "num_steps": 0}
     for c in range(NUM_CLASSES):
-        start_options = {**RECOGNITION_SETTINGS, "num_steps": 0}
-        calls += [call("class_visualization", net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c,
-                       **start_options),
-                  call("class_visualization", net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c,
-                       **RECOGNITION_SETTINGS)]
-        start = ref.class_visualization(net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c, **start_options)
-        final = ref.class_visualization(net, c, mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c,
-                                        **RECOGNITION_SETTINGS)
+        common = dict(mean=net_mean, image_shape=NET_IMAGE_SHAPE, seed=c)
+        calls += [call("class_visualization", MODEL, c, **common, **start_options),
+                  call("class_visualization", MODEL, c, **common, **RECOGNITION_SETTINGS)]
+        start = ref.class_visualization(net, c, **common, **start_options)
+        final = ref.class_visualization(net, c, **common, **RECOGNITION_SETTINGS)
         rises.append(_target_score(ref, net, final, net_mean, c)[c] - _target_score(ref, net, start, net_mean, c)[c])
-    yield Case("all 10 classes of the trained network: the score rises and the image is recognised",
-               calls, fetch=tuple(str(i) for i in range(2 * NUM_CLASSES)),
-               check=_check_rise_and_recognition(ref, net, net_mean, np.array(rises), RECOGNITION_SETTINGS),
-               use_reference=LOOP_REFERENCE)
+    yield network_case("all 10 classes of the trained network: the score rises and the image is recognised", net,
+                       calls, fetch=tuple(str(i) for i in range(2 * NUM_CLASSES)),
+                       check=_check_rise_and_recognition(ref, net, net_mean, np.array(rises), RECOGNITION_SETTINGS),
+                       use_reference=LOOP_REFERENCE)
