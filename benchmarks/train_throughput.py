@@ -3,16 +3,22 @@
 
 The numpy side is the reference solution itself, loaded from the instructor's
 source notebooks (``course.reference.load("networks")``: ``TwoLayerNet`` and
-``training_step``) and stepped with :class:`hwlib.optim.SGD`, so the figures
-measure what students are asked to write. The PyTorch side (``_torch_net.py``)
-is the same 3072-H-10 float32 ReLU net, softmax loss plus L2 on the weights,
-plain SGD. Every (backend, thread count) runs in its own subprocess whose BLAS /
-OpenMP thread variables are set before numpy is imported; torch also gets
-``torch.set_num_threads``. Warm-up steps are excluded and each figure is the
-median of several timed repeats. A second part trains the reference net on the
-CIFAR-10 subset and reports the time to reach 40% test accuracy.
+``training_step``, built on notebook 2's layers) and stepped with
+:class:`hwlib.optim.SGD`, so the figures measure what students are asked to
+write. The PyTorch side (``_torch_net.py``) is the same 3072-H-10 float32 ReLU
+net, softmax loss plus L2 on the weights, plain SGD.
 
-    python benchmarks/train_throughput.py            # full run, a few minutes on 2 cores
+How it is measured: for every thread count, one numpy and one torch worker
+process start with the BLAS / OpenMP thread variables set before numpy or torch
+is imported (torch also gets ``torch.set_num_threads``). For each configuration
+both workers build the net, run untimed warm-up steps and size a repeat to last
+about ``min_repeat_seconds``; then the parent asks them for timed repeats in
+turn (numpy, torch, torch, numpy, ...), so both see the same machine load.
+Each figure is the median of the repeats. A second part trains the reference
+net with notebook 4's tuned recipe on CIFAR-10 and reports the time to reach
+40% test accuracy.
+
+    python benchmarks/train_throughput.py            # full run, about 2-3 minutes on 2 idle cores
     python benchmarks/train_throughput.py --quick    # smoke run, seconds
     python benchmarks/train_throughput.py --help
 
@@ -23,7 +29,9 @@ figures are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
 import gc
 import importlib.util
 import json
@@ -34,7 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,25 +56,30 @@ BUSY_LOAD_PER_CPU = 0.25
 ACCURACY_NUM_VAL = 1000
 #: Thread-count variables read by OpenBLAS, MKL, OpenMP (torch) and Apple Accelerate at import time.
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-#: Prefix of the one stdout line through which a worker hands its result (JSON) to the parent.
-RESULT_MARKER = "@@train_throughput_result "
+#: Prefix of the stdout lines that carry the worker protocol (JSON); other lines are passed through.
+MESSAGE_MARKER = "@@train_throughput "
 #: The notebook-2 functions the reference network calls (notebook 4 names them in LAYER_FUNCTIONS).
 REFERENCE_LAYER_FUNCTIONS = ("fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss",
                              "l2_regularization")
+BACKENDS = ("numpy", "torch")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR_SUBSET = REPO_ROOT.parent / "shared" / "data" / "cifar-10-python-subset.tar.gz"
+
+Batch = tuple[Any, Any]
+StepFunction = Callable[[Any, Any], Any]
 
 
 @dataclasses.dataclass(frozen=True)
 class ThroughputSettings:
-    """What one throughput worker measures and how.
+    """What the throughput part measures and how.
 
     hidden_dims, batch_sizes: the configurations (every pair is measured).
-    repeats: timed repeats per configuration (the median is reported).
+    repeats: timed repeats per configuration and backend (the median is reported).
     warmup_steps: untimed training steps before timing starts.
-    min_repeat_seconds: each repeat runs enough steps to last at least this long.
+    min_repeat_seconds: each repeat runs enough steps to last at least about this long.
+    pause_seconds: idle gap before each repeat, so the other backend's threads have gone quiet.
     pool_batches: distinct synthetic minibatches cycled through.
-    learning_rate, reg: SGD step size and L2 strength (same for both backends).
+    learning_rate, reg: SGD step size and L2 strength (the same for both backends).
     """
 
     hidden_dims: tuple[int, ...]
@@ -74,6 +87,7 @@ class ThroughputSettings:
     repeats: int
     warmup_steps: int
     min_repeat_seconds: float
+    pause_seconds: float
     pool_batches: int = 4
     learning_rate: float = 1e-3
     reg: float = 1e-3
@@ -82,47 +96,48 @@ class ThroughputSettings:
 
 # --------------------------------------------------------------------- timing ---------------
 
-def images_per_second(
-    step: Callable[[Any, Any], Any],
-    batches: Sequence[tuple[Any, Any]],
-    *,
-    repeats: int,
-    warmup_steps: int,
-    min_repeat_seconds: float,
-) -> tuple[list[float], int]:
-    """Time ``step(X, y)`` over a cycle of minibatches.
+class StepTimer:
+    """Times one training step function on a cycle of minibatches.
+
+    Construction runs ``warmup_steps`` untimed steps, then one untimed pass over the
+    pool to estimate a step's duration and choose ``steps`` per repeat (at least one
+    pass over the pool, and about ``min_repeat_seconds``). :meth:`repeat` times one repeat.
 
     Inputs:
-        step: one training step (forward, loss, backward, parameter update) on a minibatch.
-        batches: minibatches ``(X (N, D), y (N,))``, all with the same N, used in turn.
-        repeats, warmup_steps, min_repeat_seconds: see :class:`ThroughputSettings`.
-    Output: (images/s of each repeat, steps per repeat). Warm-up and the calibration
-        pass that sizes the repeats are not counted; the garbage collector is paused
-        while timing (as :mod:`timeit` does).
+        step: ``step(X, y)``, one training step (forward, loss, backward, update).
+        batches: minibatches ``(X (N, D), y (N,))`` with the same N, used in turn.
     """
-    batch_size = len(batches[0][0])
 
-    def run(num_steps: int) -> float:
+    def __init__(self, step: StepFunction, batches: Sequence[Batch], *, warmup_steps: int,
+                 min_repeat_seconds: float) -> None:
+        self.step, self.batches = step, list(batches)
+        self.batch_size = len(self.batches[0][0])
+        self._next = 0
+        self._run(warmup_steps)
+        per_step = self._run(len(self.batches)) / len(self.batches)
+        self.steps = max(len(self.batches), math.ceil(min_repeat_seconds / max(per_step, 1e-9)))
+
+    def _run(self, num_steps: int) -> float:
         started = time.perf_counter()
-        for index in range(num_steps):
-            step(*batches[index % len(batches)])
+        for _ in range(num_steps):
+            self.step(*self.batches[self._next])
+            self._next = (self._next + 1) % len(self.batches)
         return time.perf_counter() - started
 
-    run(warmup_steps)
-    per_step = run(len(batches)) / len(batches)
-    steps = max(len(batches), math.ceil(min_repeat_seconds / max(per_step, 1e-9)))
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        rates = [steps * batch_size / run(steps) for _ in range(repeats)]
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return rates, steps
+    def repeat(self) -> float:
+        """Images per second over ``steps`` steps, with the garbage collector paused (as :mod:`timeit` does)."""
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            seconds = self._run(self.steps)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return self.steps * self.batch_size / seconds
 
 
-def synthetic_batches(batch_size: int, count: int, seed: int) -> list[tuple[Any, Any]]:
-    """``count`` minibatches shaped like centred CIFAR-10 rows.
+def synthetic_batches(batch_size: int, count: int, seed: int) -> list[Batch]:
+    """``count`` minibatches shaped like centred CIFAR-10 rows, identical in every worker.
 
     Output: list of (X float32 (batch_size, 3072) with std 0.25, y int64 (batch_size,) in 0..9).
     """
@@ -130,10 +145,8 @@ def synthetic_batches(batch_size: int, count: int, seed: int) -> list[tuple[Any,
 
     rng = np.random.default_rng(seed)
     return [
-        (
-            (0.25 * rng.standard_normal((batch_size, INPUT_DIM))).astype(np.float32),
-            rng.integers(0, NUM_CLASSES, size=batch_size, dtype=np.int64),
-        )
+        ((0.25 * rng.standard_normal((batch_size, INPUT_DIM))).astype(np.float32),
+         rng.integers(0, NUM_CLASSES, size=batch_size, dtype=np.int64))
         for _ in range(count)
     ]
 
@@ -146,7 +159,7 @@ def load_reference_networks() -> Any:
     Notebook 4 gets its layer functions by calling ``import_notebook("02_layers.ipynb", ...)`` in a
     cell; loading only a notebook's definitions skips that call, so the same functions (the
     ``LAYER_FUNCTIONS`` it names) are copied in here from the layers reference.
-    Output: the module, with ``TwoLayerNet`` and ``training_step`` ready to run.
+    Output: the module, with ``TwoLayerNet``, ``training_step`` and ``tuned_settings`` ready to run.
     """
     from course import reference
 
@@ -164,20 +177,17 @@ def build_reference_model(networks: Any, hidden_dim: int, seed: int, weight_scal
                                 weight_scale=weight_scale, seed=seed, dtype="float32")
 
 
-def reference_l2_factor() -> float:
+def reference_l2_factor(networks: Any) -> float:
     """The reference's L2 convention: c in ``penalty = c * reg * sum(W**2)`` (1 or 0.5)."""
     import numpy as np
 
-    from course import reference
-
-    penalty = reference.load("layers").l2_regularization(np.ones((1, 1)), 1.0)[0]
-    return float(penalty)
+    return float(networks.l2_regularization(np.ones((1, 1), dtype=np.float32), 1.0)[0])
 
 
-def dtype_audit(networks: Any, model: Any, batch: tuple[Any, Any], reg: float) -> list[str]:
+def dtype_audit(networks: Any, model: Any, batch: Batch, reg: float) -> list[str]:
     """Arrays of one reference training step that are not float32 (each one costs time).
 
-    Output: notes such as ``"grads['W1'] is float64"``; empty when all is float32.
+    Output: notes such as ``"grads['W1'] is float64"``; empty when everything is float32.
     """
     import numpy as np
 
@@ -191,39 +201,45 @@ def dtype_audit(networks: Any, model: Any, batch: tuple[Any, Any], reg: float) -
             if np.asarray(value).dtype != np.float32]
 
 
-def numpy_worker(settings: ThroughputSettings, threads: int) -> dict[str, Any]:
-    """Measure the numpy reference for every configuration (BLAS threads already set by the parent)."""
-    import numpy as np
+class NumpyBackend:
+    """The reference ``TwoLayerNet`` + ``training_step`` + :class:`hwlib.optim.SGD` (threads set by the parent)."""
 
-    from hwlib.optim import SGD
+    name = "numpy"
 
-    blas_threads = _blas_threads(threads)
-    networks = load_reference_networks()
-    rows, notes = [], []
-    for hidden_dim in settings.hidden_dims:
-        for batch_size in settings.batch_sizes:
-            batches = synthetic_batches(batch_size, settings.pool_batches, settings.seed)
-            model = build_reference_model(networks, hidden_dim, settings.seed)
-            if not notes:
-                notes = dtype_audit(networks, model, batches[0], settings.reg)
-            optimizer = SGD(model.parameters(), settings.learning_rate)
+    def __init__(self, settings: ThroughputSettings, threads: int) -> None:
+        import numpy as np
 
-            def step(X: np.ndarray, y: np.ndarray) -> float:
-                loss, grads = networks.training_step(model, X, y, settings.reg)
-                optimizer.step(grads)
-                return loss
+        self.settings = settings
+        self.networks = load_reference_networks()
+        model = build_reference_model(self.networks, settings.hidden_dims[0], settings.seed)
+        self.info = {
+            "version": np.__version__,
+            "library_threads": _limit_blas_threads(threads),
+            "l2_factor": reference_l2_factor(self.networks),
+            "notes": dtype_audit(self.networks, model, synthetic_batches(8, 1, settings.seed)[0], settings.reg),
+        }
 
-            rates, steps = images_per_second(
-                step, batches, repeats=settings.repeats, warmup_steps=settings.warmup_steps,
-                min_repeat_seconds=settings.min_repeat_seconds,
-            )
-            rows.append({"hidden_dim": hidden_dim, "batch_size": batch_size, "rates": rates, "steps": steps})
-    return {"backend": "numpy", "threads": threads, "library_threads": blas_threads,
-            "version": np.__version__, "rows": rows, "notes": notes}
+    def make_step(self, hidden_dim: int, batch_size: int) -> tuple[StepFunction, list[Batch]]:
+        """A fresh float32 reference net of width ``hidden_dim``, its step function, and its minibatches."""
+        from hwlib.optim import SGD
+
+        model = build_reference_model(self.networks, hidden_dim, self.settings.seed)
+        optimizer = SGD(model.parameters(), self.settings.learning_rate)
+        training_step, reg = self.networks.training_step, self.settings.reg
+
+        def step(X: Any, y: Any) -> float:
+            loss, grads = training_step(model, X, y, reg)
+            optimizer.step(grads)
+            return loss
+
+        return step, synthetic_batches(batch_size, self.settings.pool_batches, self.settings.seed)
 
 
-def _blas_threads(threads: int) -> int | None:
-    """Limit numpy's BLAS to ``threads`` with threadpoolctl when installed; return the count it reports.
+_THREADPOOL_LIMITS: Any = None
+
+
+def _limit_blas_threads(threads: int) -> int | None:
+    """Also limit numpy's BLAS with threadpoolctl when it is installed; return the count it reports.
 
     Without threadpoolctl the limit comes from the environment variables the parent
     set before this process imported numpy, and None is returned (not checkable).
@@ -232,57 +248,52 @@ def _blas_threads(threads: int) -> int | None:
         return None
     import threadpoolctl
 
-    global _THREADPOOL_LIMITS  # keep the limiter alive for the whole worker
+    global _THREADPOOL_LIMITS  # keep the limiter alive for the worker's lifetime
     _THREADPOOL_LIMITS = threadpoolctl.threadpool_limits(threads, user_api="blas")
     counts = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
     return max(counts) if counts else None
 
 
-_THREADPOOL_LIMITS: Any = None
-
-
 # ------------------------------------------------------------------- torch -----------------
 
-def torch_worker(settings: ThroughputSettings, threads: int, reg_factor: float) -> dict[str, Any]:
-    """Measure the PyTorch net for every configuration, with torch limited to ``threads`` threads."""
-    import _torch_net
-    import torch
+class TorchBackend:
+    """The same network in PyTorch (``_torch_net``), limited to ``threads`` intra-op threads."""
 
-    torch_threads = _torch_net.use_threads(threads)
-    rows = []
-    for hidden_dim in settings.hidden_dims:
-        for batch_size in settings.batch_sizes:
-            batches = _torch_net.as_tensors(synthetic_batches(batch_size, settings.pool_batches, settings.seed))
-            step = _torch_net.make_training_step(
-                INPUT_DIM, hidden_dim, NUM_CLASSES, learning_rate=settings.learning_rate,
-                reg=settings.reg, reg_factor=reg_factor, seed=settings.seed,
-            )
-            rates, steps = images_per_second(
-                step, batches, repeats=settings.repeats, warmup_steps=settings.warmup_steps,
-                min_repeat_seconds=settings.min_repeat_seconds,
-            )
-            rows.append({"hidden_dim": hidden_dim, "batch_size": batch_size, "rates": rates, "steps": steps})
-    return {"backend": "torch", "threads": threads, "library_threads": torch_threads,
-            "version": torch.__version__, "rows": rows, "notes": []}
+    name = "torch"
+
+    def __init__(self, settings: ThroughputSettings, threads: int, l2_factor: float) -> None:
+        import _torch_net
+        import torch
+
+        self.settings, self.l2_factor, self.net = settings, l2_factor, _torch_net
+        self.info = {"version": torch.__version__, "library_threads": _torch_net.use_threads(threads), "notes": []}
+
+    def make_step(self, hidden_dim: int, batch_size: int) -> tuple[StepFunction, list[Batch]]:
+        """A fresh torch net of width ``hidden_dim``, its step function, and the same minibatches as numpy's."""
+        step = self.net.make_training_step(
+            INPUT_DIM, hidden_dim, NUM_CLASSES, learning_rate=self.settings.learning_rate,
+            reg=self.settings.reg, reg_factor=self.l2_factor, seed=self.settings.seed,
+        )
+        batches = synthetic_batches(batch_size, self.settings.pool_batches, self.settings.seed)
+        return step, self.net.as_tensors(batches)
 
 
 # --------------------------------------------------------- time to 40% test ----------------
 
-def accuracy_worker(max_epochs: int | None) -> dict[str, Any]:
+def time_to_accuracy(max_epochs: int | None) -> dict[str, Any]:
     """Train the reference net on CIFAR-10 (``$HWLIB_CIFAR10``) with notebook 4's own tuned recipe.
 
-    The recipe is the reference ``tuned_settings()``; data are split as in notebook 4 (1,000
-    validation images, seed 0, float32), minibatches drawn as :func:`hwlib.trainer.train` draws
-    them, and the learning rate decayed after every epoch. Test accuracy is measured after each
-    epoch to find when it first reaches 40%.
+    The recipe is the reference ``tuned_settings()``; the data are split as in notebook 4
+    (1,000 validation images, seed 0, float32), minibatches are drawn as
+    :func:`hwlib.trainer.train` draws them, and the learning rate decays after every epoch.
+    Test accuracy is measured after each epoch to find when it first reaches 40%.
+
     Inputs:
         max_epochs: stop after this many epochs even if the recipe asks for more (None: no cap).
     Output: dict with ``recipe``, data sizes, ``load_seconds``, per-epoch ``epochs`` records
-        (training seconds so far, val and test accuracy) and ``reached`` (the first record at or
-        above the target, or None). Training seconds exclude the per-epoch evaluation.
+        (training seconds so far, val and test accuracy) and ``reached`` (the first record at
+        or above the target, or None). Training seconds exclude the per-epoch evaluation.
     """
-    import functools
-
     from hwlib.cifar import load_cifar10
     from hwlib.classifier import accuracy
     from hwlib.optim import SGD
@@ -295,13 +306,13 @@ def accuracy_worker(max_epochs: int | None) -> dict[str, Any]:
     data = preprocess_cifar(load_cifar10(download=False), num_val=ACCURACY_NUM_VAL, seed=0, dtype="float32")
     load_seconds = time.perf_counter() - started
     num_train = len(data["X_train"]) if recipe["num_train"] is None else int(recipe["num_train"])
-    X_train, y_train = data["X_train"][:num_train], data["y_train"][:num_train]
     model = build_reference_model(networks, int(recipe["hidden_dim"]), seed=0,
                                   weight_scale=float(recipe["weight_scale"]))
     make_optimizer = (SGD if recipe["momentum"] == 0
                       else functools.partial(networks.SGDMomentum, momentum=float(recipe["momentum"])))
     optimizer = make_optimizer(model.parameters(), float(recipe["learning_rate"]))
-    sampler = DataSampler(X_train, y_train, int(recipe["batch_size"]), seed=0)
+    sampler = DataSampler(data["X_train"][:num_train], data["y_train"][:num_train], int(recipe["batch_size"]),
+                          seed=0)
     epochs = int(recipe["num_epochs"]) if max_epochs is None else min(int(recipe["num_epochs"]), max_epochs)
     records: list[dict[str, float]] = []
     reached = None
@@ -323,84 +334,160 @@ def accuracy_worker(max_epochs: int | None) -> dict[str, Any]:
             "num_test": len(data["X_test"]), "load_seconds": load_seconds, "epochs": records, "reached": reached}
 
 
-# ------------------------------------------------------------ orchestration ----------------
+# ------------------------------------------------------------- worker side -----------------
+
+def _send(message: dict[str, Any]) -> None:
+    print(MESSAGE_MARKER + json.dumps(message), flush=True)
+
+
+def serve(task: dict[str, Any]) -> None:
+    """A worker's main loop: build the backend, say ``ready``, then answer the parent's requests.
+
+    Requests (one JSON line each on stdin): ``{"do": "prepare", "hidden_dim", "batch_size"}``
+    (build, warm up, size the repeats) -> ``{"steps"}``; ``{"do": "repeat"}`` -> ``{"rate"}``
+    (images/s); ``{"do": "accuracy", "max_epochs"}`` -> the time-to-40% record (numpy only);
+    ``{"do": "quit"}``.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _torch_net
+    settings = ThroughputSettings(**{key: tuple(value) if isinstance(value, list) else value
+                                     for key, value in task["settings"].items()})
+    if task["backend"] == "numpy":
+        backend: NumpyBackend | TorchBackend = NumpyBackend(settings, task["threads"])
+    else:
+        backend = TorchBackend(settings, task["threads"], task["l2_factor"])
+    _send({"ready": backend.info})
+    timer: StepTimer | None = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["do"] == "prepare":
+            step, batches = backend.make_step(request["hidden_dim"], request["batch_size"])
+            timer = StepTimer(step, batches, warmup_steps=settings.warmup_steps,
+                              min_repeat_seconds=settings.min_repeat_seconds)
+            _send({"steps": timer.steps})
+        elif request["do"] == "repeat" and timer is not None:
+            _send({"rate": timer.repeat()})
+        elif request["do"] == "accuracy" and backend.name == "numpy":
+            _send(time_to_accuracy(request["max_epochs"]))
+        elif request["do"] == "quit":
+            return
+        else:
+            raise ValueError(f"worker cannot handle request {request!r}")
+
+
+# ------------------------------------------------------------- parent side -----------------
 
 def thread_environment(threads: int) -> dict[str, str]:
     """This process's environment with every BLAS/OpenMP thread variable set to ``threads``."""
     return {**os.environ, **{name: str(threads) for name in THREAD_ENV_VARS}}
 
 
-def run_worker_process(task: dict[str, Any], threads: int, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``task`` in a fresh interpreter limited to ``threads`` threads and return its result.
+class WorkerFailed(RuntimeError):
+    """A worker process stopped before answering (its traceback is already on stderr)."""
 
-    The worker's ordinary stdout is passed through; its stderr goes straight to ours.
-    Raises RuntimeError when the worker fails.
+
+class Worker:
+    """A worker process for one backend and thread count, driven over its stdin/stdout.
+
+    Its non-protocol stdout lines are passed through to ours; its stderr goes straight to ours.
+    ``info`` holds what it reported when ready (version, threads, notes, ...).
     """
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(task)]
-    env = {**thread_environment(threads), **(extra_env or {})}
-    completed = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    result = None
-    for line in completed.stdout.splitlines():
-        if line.startswith(RESULT_MARKER):
-            result = json.loads(line[len(RESULT_MARKER):])
-        else:
-            print(line)
-    if completed.returncode != 0 or result is None:
-        raise RuntimeError(f"the {task['kind']} worker ({threads} threads) failed with exit code "
-                           f"{completed.returncode}; its error is printed above")
-    return result
+
+    def __init__(self, task: dict[str, Any], extra_env: dict[str, str] | None = None) -> None:
+        self.label = f"{task['backend']} worker ({task['threads']} threads)"
+        env = {**thread_environment(task["threads"]), **(extra_env or {})}
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(task)]
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, bufsize=1)
+        self.info: dict[str, Any] = self._receive()["ready"]
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request and wait for its answer."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._receive()
+
+    def _receive(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(MESSAGE_MARKER):
+                return json.loads(line[len(MESSAGE_MARKER):])
+            print(line, end="")
+        code = self.process.wait()
+        raise WorkerFailed(f"the {self.label} stopped (exit code {code}); its error is printed above")
+
+    def close(self) -> None:
+        """Ask the worker to quit; stop it if it does not within a few seconds."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.process.stdin is not None
+                self.process.stdin.write(json.dumps({"do": "quit"}) + "\n")
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
-def worker_main(task: dict[str, Any]) -> None:
-    """Entry point inside a worker process: run one task, print its result line.
+@contextlib.contextmanager
+def started_workers(threads: int, settings: ThroughputSettings, use_torch: bool,
+                    cifar: Path | None) -> Iterator[dict[str, Worker]]:
+    """The numpy worker (and the torch one) for ``threads`` threads, closed on exit."""
+    workers: dict[str, Worker] = {}
+    base = {"threads": threads, "settings": dataclasses.asdict(settings)}
+    try:
+        workers["numpy"] = Worker({**base, "backend": "numpy"},
+                                  extra_env={"HWLIB_CIFAR10": str(cifar)} if cifar else None)
+        if use_torch:
+            workers["torch"] = Worker({**base, "backend": "torch", "l2_factor": workers["numpy"].info["l2_factor"]})
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.close()
 
-    Tasks: ``numpy`` (the reference's throughput, its L2 convention, and the time-to-40% run
-    when asked) and ``torch`` (the PyTorch net's throughput).
+
+def measure_side_by_side(workers: dict[str, Worker], settings: ThroughputSettings,
+                         threads: int) -> list[dict[str, Any]]:
+    """Every configuration's repeats, taken from the workers in turn (A B B A A B ...).
+
+    Output: one record per (hidden_dim, batch_size): ``threads``, ``hidden_dim``,
+    ``batch_size``, ``steps`` and ``rates`` (both: backend -> images/s of each repeat).
     """
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _torch_net
-    kind = task["kind"]
-    if kind == "numpy":
-        result = numpy_worker(ThroughputSettings(**_tuples(task["settings"])), task["threads"])
-        result["l2_factor"] = reference_l2_factor()
-        result["accuracy"] = accuracy_worker(task["max_epochs"]) if task["with_accuracy"] else None
-    elif kind == "torch":
-        result = torch_worker(ThroughputSettings(**_tuples(task["settings"])), task["threads"], task["reg_factor"])
-    else:
-        raise ValueError(f"unknown worker task {kind!r}")
-    print(RESULT_MARKER + json.dumps(result), flush=True)
-
-
-def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
-    return {key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()}
+    rows = []
+    names = list(workers)
+    for hidden_dim in settings.hidden_dims:
+        for batch_size in settings.batch_sizes:
+            steps = {name: worker.ask({"do": "prepare", "hidden_dim": hidden_dim, "batch_size": batch_size})["steps"]
+                     for name, worker in workers.items()}
+            rates: dict[str, list[float]] = {name: [] for name in names}
+            for index in range(settings.repeats):
+                for name in names if index % 2 == 0 else reversed(names):
+                    time.sleep(settings.pause_seconds)
+                    rates[name].append(workers[name].ask({"do": "repeat"})["rate"])
+            rows.append({"threads": threads, "hidden_dim": hidden_dim, "batch_size": batch_size,
+                         "steps": steps, "rates": rates})
+    return rows
 
 
 # ---------------------------------------------------------------- reporting ----------------
 
-def throughput_table(results: Sequence[dict[str, Any]], repeats: int) -> list[str]:
-    """Lines of the side-by-side table: one row per (threads, hidden, batch), ratio numpy/torch."""
-    by_key: dict[tuple[int, int, int], dict[str, float]] = {}
-    for result in results:
-        for row in result["rows"]:
-            key = (result["threads"], row["hidden_dim"], row["batch_size"])
-            by_key.setdefault(key, {})[result["backend"]] = statistics.median(row["rates"])
+def throughput_table(rows: Sequence[dict[str, Any]], repeats: int) -> list[str]:
+    """Lines of the side-by-side table: one row per (threads, hidden, batch), medians, ratio numpy/torch."""
     header = f"{'threads':>7}  {'hidden':>6}  {'batch':>5}  {'numpy img/s':>11}  {'torch img/s':>11}  numpy/torch"
-    lines = [
-        f"Training throughput, 3072-H-10 float32 (median of {repeats} repeats, warm-up excluded)",
-        header,
-        "-" * len(header),
-    ]
+    lines = [f"Training throughput, 3072-H-10 float32 (median of {repeats} repeats, warm-up excluded)",
+             header, "-" * len(header)]
     ratios = []
-    for (threads, hidden, batch), rates in sorted(by_key.items()):
-        numpy_rate, torch_rate = rates.get("numpy"), rates.get("torch")
-        torch_text, ratio_text = "-", "n/a"
-        if torch_rate is not None:
-            torch_text = f"{torch_rate:,.0f}"
-        if numpy_rate is not None and torch_rate is not None:
-            ratio = numpy_rate / torch_rate
+    for row in sorted(rows, key=lambda row: (row["threads"], row["hidden_dim"], row["batch_size"])):
+        medians = {name: statistics.median(values) for name, values in row["rates"].items() if values}
+        numpy_text, torch_text = (f"{medians[name]:,.0f}" if name in medians else "-" for name in BACKENDS)
+        ratio_text = "n/a"
+        if "numpy" in medians and "torch" in medians:
+            ratio = medians["numpy"] / medians["torch"]
             ratios.append(ratio)
             ratio_text = f"{ratio:.2f}" + ("" if ratio >= TARGET_RATIO else f"  (below {TARGET_RATIO})")
-        numpy_text = "-" if numpy_rate is None else f"{numpy_rate:,.0f}"
-        lines.append(f"{threads:>7}  {hidden:>6}  {batch:>5}  {numpy_text:>11}  {torch_text:>11}  {ratio_text}")
+        lines.append(f"{row['threads']:>7}  {row['hidden_dim']:>6}  {row['batch_size']:>5}  "
+                     f"{numpy_text:>11}  {torch_text:>11}  {ratio_text}")
     if ratios:
         met = sum(ratio >= TARGET_RATIO for ratio in ratios)
         lines.append(
@@ -439,7 +526,7 @@ def accuracy_lines(result: dict[str, Any], threads: int) -> list[str]:
 
 
 def machine_lines(thread_counts: Sequence[int], torch_installed: bool) -> list[str]:
-    """The machine, its load, the thread counts; a warning when it is busy; a note when PyTorch is missing."""
+    """The machine, its load and the thread counts; a warning when it is busy; a note when PyTorch is missing."""
     cpus = os.cpu_count() or 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     load_text = "" if load is None else f", load average {load:.1f}"
@@ -454,12 +541,24 @@ def machine_lines(thread_counts: Sequence[int], torch_installed: bool) -> list[s
     return lines
 
 
+def worker_lines(infos: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
+    """Per thread count and backend: library version and the thread count the library reports."""
+    lines = []
+    for threads, by_backend in infos.items():
+        for name, info in by_backend.items():
+            reported = info["library_threads"] if info["library_threads"] else "n/a (no threadpoolctl)"
+            lines.append(f"{name} {info['version']}: {threads} thread(s) requested, library reports {reported}")
+    notes = sorted({note for by_backend in infos.values() for info in by_backend.values() for note in info["notes"]})
+    lines += [f"note: the reference step is not all float32: {note}" for note in notes]
+    return lines
+
+
 # --------------------------------------------------------------------- CLI -----------------
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run (1 thread, "
-                        "fewer configurations and repeats, 1 epoch of CIFAR training)")
+    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run (1 thread, hidden 100, "
+                        "batches 64 and 256, 3 short repeats, 1 epoch of CIFAR training)")
     parser.add_argument("--threads", type=_int_list, default=None,
                         help="comma-separated thread counts (default: 1 and all CPUs; --quick: 1)")
     parser.add_argument("--batch-sizes", type=_int_list, default=None, help="default 64,128,256,512")
@@ -470,7 +569,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cifar", type=Path, default=None,
                         help="CIFAR-10 archive or folder (default: $HWLIB_CIFAR10, else the shared subset "
                              "next to this checkout)")
-    parser.add_argument("--json", type=Path, default=None, help="also write all raw measurements here")
+    parser.add_argument("--json", type=Path, default=None, help="also write all raw measurements to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -480,7 +579,7 @@ def _int_list(text: str) -> tuple[int, ...]:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 64,128, got {text!r}") from None
-    if not values or min(values) < 1:
+    if min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
 
@@ -498,21 +597,17 @@ def missing_reference_notebooks() -> list[str]:
     """Source notebooks the numpy side needs that cannot be found (empty when all are there)."""
     from course.paths import source_notebook
 
-    missing = []
-    for key in ("layers", "networks"):
-        try:
-            path = source_notebook(key)
-        except FileNotFoundError as error:
-            return [str(error)]
-        if not path.exists():
-            missing.append(str(path))
-    return missing
+    try:
+        paths = [source_notebook(key) for key in ("layers", "networks")]
+    except FileNotFoundError as error:
+        return [str(error)]
+    return [str(path) for path in paths if not path.exists()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
-        worker_main(json.loads(args.worker))
+        serve(json.loads(args.worker))
         return 0
 
     cpus = os.cpu_count() or 1
@@ -523,44 +618,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats=args.repeats or (3 if args.quick else 7),
         warmup_steps=2 if args.quick else 5,
         min_repeat_seconds=0.05 if args.quick else 0.4,
+        pause_seconds=0.02 if args.quick else 0.1,
     )
     missing = missing_reference_notebooks()
     if missing:
         print("cannot benchmark: the reference notebooks are missing: " + "; ".join(missing), file=sys.stderr)
         return 2
     torch_installed = importlib.util.find_spec("torch") is not None
-    use_torch = torch_installed and not args.no_torch
-    max_epochs = 1 if args.quick else None
+    cifar = None if args.no_accuracy else cifar_source(args.cifar)
+    if cifar is not None and not cifar.exists():
+        print(f"cannot run the time-to-40% part: {cifar} does not exist (pass --cifar with a CIFAR-10 "
+              "archive or folder, or --no-accuracy)", file=sys.stderr)
+        return 2
+    accuracy_threads = max(thread_counts)
 
     for line in machine_lines(thread_counts, torch_installed):
         print(line, flush=True)
-    source = None if args.no_accuracy else cifar_source(args.cifar)
-    accuracy_threads = max(thread_counts)
-    results, accuracy = [], None
-    for threads in thread_counts:
-        # The time-to-40% run shares the numpy worker that uses the most threads (one start-up less).
-        with_accuracy = source is not None and threads == accuracy_threads
-        numpy_result = run_worker_process(
-            {"kind": "numpy", "threads": threads, "settings": dataclasses.asdict(settings),
-             "with_accuracy": with_accuracy, "max_epochs": max_epochs},
-            threads, extra_env={"HWLIB_CIFAR10": str(source)} if with_accuracy else None,
-        )
-        accuracy = numpy_result.pop("accuracy") or accuracy
-        results.append(numpy_result)
-        if use_torch:
-            results.append(run_worker_process(
-                {"kind": "torch", "threads": threads, "reg_factor": numpy_result["l2_factor"],
-                 "settings": dataclasses.asdict(settings)}, threads))
-    print()
-    for result in results:
-        print(f"{result['backend']} {result['version']} with {result['threads']} threads "
-              f"(library reports {result['library_threads'] if result['library_threads'] else 'n/a'})")
-    for note in {note for result in results for note in result["notes"]}:
-        print(f"note: the reference computes in more than float32: {note}")
-    print()
-    for line in throughput_table(results, settings.repeats):
-        print(line)
+    rows: list[dict[str, Any]] = []
+    infos: dict[int, dict[str, dict[str, Any]]] = {}
+    accuracy = None
+    try:
+        for threads in thread_counts:
+            with started_workers(threads, settings, torch_installed and not args.no_torch, cifar) as workers:
+                infos[threads] = {name: worker.info for name, worker in workers.items()}
+                rows += measure_side_by_side(workers, settings, threads)
+                if cifar is not None and threads == accuracy_threads:
+                    accuracy = workers["numpy"].ask({"do": "accuracy", "max_epochs": 1 if args.quick else None})
+    except WorkerFailed as error:
+        print(f"benchmark stopped: {error}", file=sys.stderr)
+        return 1
 
+    print()
+    for line in [*worker_lines(infos), "", *throughput_table(rows, settings.repeats)]:
+        print(line)
     if accuracy is not None:
         print()
         for line in accuracy_lines(accuracy, accuracy_threads):
@@ -568,8 +658,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif not args.no_accuracy:
         print("\nskipping time-to-40%: no CIFAR-10 data found (pass --cifar or set HWLIB_CIFAR10)")
     if args.json is not None:
-        args.json.write_text(json.dumps({"settings": dataclasses.asdict(settings), "throughput": results,
-                                         "accuracy": accuracy}, indent=1))
+        args.json.write_text(json.dumps({"settings": dataclasses.asdict(settings), "workers": infos,
+                                         "throughput": rows, "accuracy": accuracy}, indent=1))
     return 0
 
 

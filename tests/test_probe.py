@@ -128,3 +128,17 @@ def test_missing_or_forged_response_scores_nothing(tmp_path):
 def test_request_refuses_unsendable_arguments(tmp_path):
     with pytest.raises(TypeError, match="cannot send"):
         probe.write_request(tmp_path, [[Case("c", [call("f", object)])]], {})
+
+
+def test_code_listing_matches_in_and_out_of_process(tmp_path, monkeypatch):
+    """The kernel-side listing (params and bytecode) equals the in-process one."""
+    from course.cases import code_listing, execute_calls
+
+    def f4(a, b, c=1.0):
+        return a * b + c
+
+    case = Case("listing", [], source_of="f4", unmodified=False)
+    inside = _round_trip(tmp_path, monkeypatch, {"f4": f4}, [case])[0].outputs["source"]
+    outside = execute_calls(case, {"f4": f4}).outputs["source"]
+    assert [p[0] for p in inside["params"]] == ["a", "b", "c"] == [p[0] for p in code_listing(f4)["params"]]
+    assert [[list(r) for r in rows] for rows in inside["code"]] == [[list(r) for r in rows] for rows in outside["code"]]

@@ -203,6 +203,10 @@ def __course_probe():
             text = inspect.getsource(fn)[:100000]
         except Exception:
             text = ""
+        try:
+            params = [[p.name, p.kind.name] for p in inspect.signature(fn).parameters.values()]
+        except Exception:
+            params = []
         jumps = set(dis.hasjrel) | set(dis.hasjabs) | set(getattr(dis, "hasjump", ()))
         pending, code = [getattr(fn, "__code__", None)], []
         while pending:
@@ -216,7 +220,7 @@ def __course_probe():
                 rows.append([ins.opname, ins.offset, target, line - c.co_firstlineno + 1])
             code.append(rows)
             pending.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-        return {"text": text, "code": code}
+        return {"text": text, "params": params, "code": code}
 
     def plain(value, depth):
         """Numbers, strings and nested containers of them; arrays go to the npz."""
