@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from course.paths import ASSIGNMENT
 from course.pipeline import Limits, NotebookResult, grade_notebook_file
+from course.workers import pool as worker_pool
 
 REPORT = "grading_report.json"
 
@@ -189,7 +190,7 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
     stamps = {s.parent.name: (s, stamp) for s, stamp in todo}
     reports = [_save(course_dir, db_url, s, [], expected, stamp) for s, stamp in todo if not pending[s.parent.name]]
     started = time.monotonic()
-    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+    with worker_pool(jobs) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
         with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:
             for future in as_completed(futures):

@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from course.workers import pool as worker_pool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +109,7 @@ def audit(key: str, jobs: int = 2, names: list[str] | None = None) -> tuple[Note
     notebook = nbformat.read(str(source), as_version=4)
     mutants = [m for m in load_mutants(key) if names is None or m.name in names]
     variants = [apply(notebook, m) for m in mutants]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:
         baseline_future = pool.submit(_grade_copy, notebook, source.name, env)
         futures = [pool.submit(_grade_copy, v, source.name, env) for v in variants]
         baseline = baseline_future.result()
@@ -170,7 +170,7 @@ def fast_audit(key: str, jobs: int = 2, names: list[str] | None = None) -> list[
     os.environ.update({"COURSE_AUTOGRADER_DIR": str(autograder_dir()), "COURSE_SOURCE_DIR": str(source_dir())})
     notebook = nbformat.read(str(source_dir() / NOTEBOOKS[key]), as_version=4)
     mutants = [m for m in load_mutants(key) if names is None or m.name in names]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:
         baseline = pool.submit(_fast_grade, key, notebook)
         futures = [pool.submit(_fast_grade, key, apply(notebook, m)) for m in mutants]
         if baseline.result():

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
+from course.workers import pool as worker_pool
 from pathlib import Path
 
 import nbformat
@@ -105,7 +105,7 @@ def run_release_notebook(path: str) -> list[str]:
 def check_execution(release_dir: Path, jobs: int = 2) -> list[str]:
     """Problems found by executing every release notebook (empty when all is well)."""
     paths = [str(p) for p in sorted(release_dir.glob("*.ipynb"))]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:
         return [problem for problems in pool.map(run_release_notebook, paths) for problem in problems]
 
 
