@@ -228,7 +228,7 @@ def execute_calls(case: Case, namespace: MutableMapping[str, Any],
                 run.inputs = _argument_names(fn, args, kwargs)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                with np.errstate(all="warn"):
+                with np.errstate(all="warn", under="ignore"):
                     results.append(fn(*args, **kwargs))
             run.warnings.extend(sorted({str(w.message) for w in caught}))
             if case.unmodified:

@@ -81,7 +81,7 @@ def run(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     originals = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with np.errstate(all="warn"):
+        with np.errstate(all="warn", under="ignore"):
             result = fn(*args, **kwargs)
     for warning in {str(w.message) for w in caught}:
         print(f"note: {name} raised a warning: {warning}")
