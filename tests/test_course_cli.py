@@ -115,3 +115,26 @@ def test_stock_nbgrader_agrees(demo, tmp_path):
     ours, stock = scores(demo), scores(copy)
     for student in ("reference", "untouched", "partial", "buggy"):
         assert stock[student] == pytest.approx(ours[student]), student
+
+
+def test_malformed_submissions_end_as_zero_rows_with_reasons(demo):
+    """A 50 MB notebook, a notebook from another course and a wrongly named file: 0 and a reason each."""
+    import nbformat
+
+    folder = demo / "submitted" / "malformed" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    huge = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x" * (50 * 2**20))])
+    nbformat.write(huge, str(folder / "02_layers.ipynb"))
+    foreign = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("assert True")])
+    foreign.cells[0].metadata["nbgrader"] = {"grade": True, "grade_id": "other_course_q1", "points": 5,
+                                             "solution": False, "locked": True, "schema_version": 3}
+    nbformat.write(foreign, str(folder / "03_affine_fitting.ipynb"))
+    nbformat.write(foreign, str(folder / "03_affine_fitting_final_v2.ipynb.bak"))
+    _course("autograde", "--jobs", "2", "--student", "malformed", cwd=demo)
+    report = json.loads((demo / "autograded" / "malformed" / ASSIGNMENT / "grading_report.json").read_text())
+    layers, affine = report["notebooks"]["02_layers"], report["notebooks"]["03_affine_fitting"]
+    assert layers["score"] == 0 and "over the 20 MB limit" in layers["reason"]
+    assert affine["score"] == 0 and "another course" in affine["reason"]
+    _course("export", "--output", "grades.csv", cwd=demo)
+    row = _rows(demo)["malformed"]
+    assert float(row["total"]) == 0 and row["error"] == "True"

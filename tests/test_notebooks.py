@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 def _nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MPLBACKEND": "Agg", "HWLIB_HEADLESS": "1"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "HWLIB_HEADLESS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([*NBGRADER, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result

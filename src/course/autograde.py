@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from concurrent.futures import as_completed
@@ -163,7 +162,6 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
         limits: per-cell and per-notebook time limits.
     """
     course_dir = Path(course_dir).resolve()
-    os.environ.update(course_env(course_dir))
     db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
     limits = limits or Limits()
     expected = _expected_notebooks(db_url)
@@ -190,7 +188,7 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
     stamps = {s.parent.name: (s, stamp) for s, stamp in todo}
     reports = [_save(course_dir, db_url, s, [], expected, stamp) for s, stamp in todo if not pending[s.parent.name]]
     started = time.monotonic()
-    with worker_pool(jobs) as pool:
+    with worker_pool(jobs, course_env(course_dir)) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
         with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:
             for future in as_completed(futures):

@@ -104,12 +104,11 @@ class MutantResult:
 def audit(key: str, jobs: int = 2, names: list[str] | None = None) -> tuple[NotebookGrade, list[MutantResult]]:
     """Grade the solution and every mutant of notebook ``key``; report which cells lost points."""
     env = {"COURSE_AUTOGRADER_DIR": str(autograder_dir()), "COURSE_SOURCE_DIR": str(source_dir())}
-    os.environ.update(env)
     source = source_dir() / NOTEBOOKS[key]
     notebook = nbformat.read(str(source), as_version=4)
     mutants = [m for m in load_mutants(key) if names is None or m.name in names]
     variants = [apply(notebook, m) for m in mutants]
-    with worker_pool(jobs) as pool:
+    with worker_pool(jobs, env) as pool:
         baseline_future = pool.submit(_grade_copy, notebook, source.name, env)
         futures = [pool.submit(_grade_copy, v, source.name, env) for v in variants]
         baseline = baseline_future.result()
@@ -167,10 +166,10 @@ def fast_audit(key: str, jobs: int = 2, names: list[str] | None = None) -> list[
 
     Valid because every public check of a question is also one of its hidden cases.
     """
-    os.environ.update({"COURSE_AUTOGRADER_DIR": str(autograder_dir()), "COURSE_SOURCE_DIR": str(source_dir())})
+    env = {"COURSE_AUTOGRADER_DIR": str(autograder_dir()), "COURSE_SOURCE_DIR": str(source_dir())}
     notebook = nbformat.read(str(source_dir() / NOTEBOOKS[key]), as_version=4)
     mutants = [m for m in load_mutants(key) if names is None or m.name in names]
-    with worker_pool(jobs) as pool:
+    with worker_pool(jobs, env) as pool:
         baseline = pool.submit(_fast_grade, key, notebook)
         futures = [pool.submit(_fast_grade, key, apply(notebook, m)) for m in mutants]
         if baseline.result():

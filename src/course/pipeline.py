@@ -43,6 +43,9 @@ _HIDDEN_CALL = re.compile(r"run_hidden_tests\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+
 #: Largest stream output kept per cell (bytes); the rest is cut with a note.
 MAX_OUTPUT = 20_000
 
+#: Largest notebook file graded (a course notebook without outputs is ~100 kB).
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+
 
 @dataclass
 class Limits:
@@ -228,12 +231,23 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
     """Grade one submitted notebook end to end (runs in a worker process)."""
     name = path.stem
     started = time.monotonic()
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return NotebookResult(student, name, None, status="invalid",
+                              reason=f"{path.name} is {size / 2**20:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                                     f"limit (clear the outputs and resubmit)")
     try:
         notebook = nbformat.read(str(path), as_version=4)
         nbformat.validate(notebook)
     except Exception as error:
         return NotebookResult(student, name, None, status="invalid",
                               reason=f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:200]})")
+    expected = set(_source_questions(name))
+    present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    if expected and not expected & present:
+        return NotebookResult(student, name, None, status="invalid",
+                              reason=f"{path.name} has none of this course's graded cells: it is from another "
+                                     f"course or was rebuilt from scratch; start again from the released notebook")
     notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
     flat: list[tuple[str, Case]] = [(grade_id, case) for grade_id, calls in _source_questions(name).items()
                                     for key, question in calls for case in build_cases(key, question)]
