@@ -18,7 +18,7 @@ Each figure is the median of the repeats. A second part trains the reference
 net with notebook 4's tuned recipe on CIFAR-10 and reports the time to reach
 40% test accuracy.
 
-    python benchmarks/train_throughput.py            # full run, about 2-3 minutes on 2 idle cores
+    python benchmarks/train_throughput.py            # full run, ~2.5 minutes on 2 idle cores
     python benchmarks/train_throughput.py --quick    # smoke run, seconds
     python benchmarks/train_throughput.py --help
 
@@ -58,9 +58,6 @@ ACCURACY_NUM_VAL = 1000
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 #: Prefix of the stdout lines that carry the worker protocol (JSON); other lines are passed through.
 MESSAGE_MARKER = "@@train_throughput "
-#: The notebook-2 functions the reference network calls (notebook 4 names them in LAYER_FUNCTIONS).
-REFERENCE_LAYER_FUNCTIONS = ("fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss",
-                             "l2_regularization")
 BACKENDS = ("numpy", "torch")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR_SUBSET = REPO_ROOT.parent / "shared" / "data" / "cifar-10-python-subset.tar.gz"
@@ -154,21 +151,14 @@ def synthetic_batches(batch_size: int, count: int, seed: int) -> list[Batch]:
 # ----------------------------------------------------------- numpy reference ----------------
 
 def load_reference_networks() -> Any:
-    """``course.reference.load("networks")`` with notebook 2's reference layers in its namespace.
+    """Notebook 4's reference definitions (``course.reference.load("networks")``).
 
-    Notebook 4 gets its layer functions by calling ``import_notebook("02_layers.ipynb", ...)`` in a
-    cell; loading only a notebook's definitions skips that call, so the same functions (the
-    ``LAYER_FUNCTIONS`` it names) are copied in here from the layers reference.
-    Output: the module, with ``TwoLayerNet``, ``training_step`` and ``tuned_settings`` ready to run.
+    Output: a module with ``TwoLayerNet``, ``training_step``, ``tuned_settings``, ``SGDMomentum``
+    and the notebook-2 layer functions it imports (``l2_regularization``, ...).
     """
     from course import reference
 
-    networks = reference.load("networks")
-    layers = reference.load("layers")
-    for name in getattr(networks, "LAYER_FUNCTIONS", REFERENCE_LAYER_FUNCTIONS):
-        if not hasattr(networks, name):
-            setattr(networks, name, getattr(layers, name))
-    return networks
+    return reference.load("networks")
 
 
 def build_reference_model(networks: Any, hidden_dim: int, seed: int, weight_scale: float = 1e-3) -> Any:
