@@ -68,9 +68,7 @@ np.set_printoptions(precision=4, suppress=True)
 LAYER_FUNCTIONS = ["fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss",
                    "l2_regularization"]
 import_notebook("02_layers.ipynb", names=LAYER_FUNCTIONS, into=globals())
-networks = import_notebook("04_neural_networks.ipynb", names=["TwoLayerNet", "training_step"], into=globals())
-# Notebook 4 loads these layers with a call, which import_notebook does not replay: hand them over.
-vars(networks).update({name: globals()[name] for name in LAYER_FUNCTIONS})
+import_notebook("04_neural_networks.ipynb", names=["TwoLayerNet", "training_step"], into=globals())
 print("loaded from notebook 2:", ", ".join(LAYER_FUNCTIONS))
 print("loaded from notebook 4: TwoLayerNet, training_step")
 

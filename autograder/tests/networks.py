@@ -15,7 +15,6 @@ reference recipe (see ``TUNED_VAL_TARGET`` and ``OVERFIT_TRAIN_TARGET``).
 
 from __future__ import annotations
 
-import types
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -53,18 +52,6 @@ STEP_HINT = ("loss = softmax_loss(scores, y) + sum of (reg / 2) ||W||^2 over the
              "with 'W' (not the biases); each weight's gradient gets reg * W added; grads keyed like parameters()")
 MOMENTUM_HINT = ("v = momentum * v - learning_rate * grad, then p += v, for every parameter, in place; one velocity "
                  "per parameter that persists between steps; read self.learning_rate at every update")
-
-
-def ref_module(ref: types.ModuleType) -> types.ModuleType:
-    """The reference notebook's definitions, with the reference notebook-2 layers its models call.
-
-    The notebook loads those layers with ``import_notebook`` (a call, which
-    :mod:`hwlib.nbimport` does not replay), so they are added here.
-    """
-    layers = reference.load("layers")
-    for name in LAYER_NAMES:
-        setattr(ref, name, getattr(layers, name))
-    return ref
 
 
 # ----- building and filling models inside the student's namespace --------------------------------------------
@@ -172,7 +159,6 @@ def _init_case(name: str, kwargs: dict, ref: Any, hint: str = INIT_HINT, rtol: f
 
 @question("two_layer_net")
 def two_layer_net_cases(rng: np.random.Generator, ref: Any):
-    ref = ref_module(ref)
     # Public: the initialisation recipe, float32, the worked example, the gradient check.
     yield _init_case("initial parameters (input_dim=6, num_classes=3, hidden_dim=4, weight_scale=0.1, seed=1)",
                      dict(input_dim=6, num_classes=3, hidden_dim=4, weight_scale=0.1, seed=1), ref)
@@ -281,7 +267,6 @@ def _model_step_case(name: str, ref: Any, constructor: str, args: tuple, kwargs:
 
 @question("training_step")
 def training_step_cases(rng: np.random.Generator, ref: Any):
-    ref = ref_module(ref)
     # Public: the LinearClassifier checks (zero model: loss log 4; reg = 0.5 with non-zero biases).
     public = np.random.default_rng(7)
     b = public.standard_normal(4)
@@ -346,7 +331,6 @@ def _momentum_case(name: str, ref: Any, rng: np.random.Generator, *, learning_ra
 
 @question("sgd_momentum")
 def sgd_momentum_cases(rng: np.random.Generator, ref: Any):
-    ref = ref_module(ref)
     yield _momentum_case("one step, learning rate 0.1, momentum 0.9", ref, rng, learning_rate=0.1, momentum=0.9,
                          steps=1, hint="step 1 from v = 0: v = -learning_rate * grad, and p += v in place (the "
                                        "model's own arrays must change)")
@@ -392,7 +376,6 @@ def _validity_case(name: str, answer: str, ref: Any, **limits: Any) -> Case:
 
 @question("tuned_settings")
 def tuned_settings_cases(rng: np.random.Generator, ref: Any):
-    ref = ref_module(ref)
     yield _validity_case("tuned_settings() is a valid recipe", "tuned_settings", ref)
     data = course_data()
     y_val = data["y_val"]
@@ -419,7 +402,6 @@ def tuned_settings_cases(rng: np.random.Generator, ref: Any):
 
 @question("overfit_settings")
 def overfit_settings_cases(rng: np.random.Generator, ref: Any):
-    ref = ref_module(ref)
     limits = dict(max_train=OVERFIT_MAX_TRAIN, max_epochs=OVERFIT_MAX_EPOCHS)
     yield _validity_case("overfit_settings() is a valid recipe (num_train <= 1000, num_epochs <= 30)",
                          "overfit_settings", ref, **limits)
@@ -464,7 +446,6 @@ def _fcn_init_case(name: str, hidden_dims: list[int], kwargs: dict, ref: Any, dt
 
 @question("fully_connected_net")
 def fully_connected_net_cases(rng: np.random.Generator, ref: Any):
-    ref = ref_module(ref)
     # Public: names, shapes and initial values for 0 to 3 hidden layers.
     for hidden_dims in ([], [4], [4, 3], [5, 4, 3]):
         yield _fcn_init_case(f"initial parameters, hidden_dims={hidden_dims} (input_dim=6, num_classes=2, "

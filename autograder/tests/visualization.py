@@ -53,19 +53,6 @@ LOOP_HINT = ("follow the recipe in order: noise from np.random.default_rng(seed)
              "blur when (step + 1) % blur_every == 0, clamp image + mean to [0, 1]; return image + mean")
 
 
-def ref_module(ref: types.ModuleType) -> types.ModuleType:
-    """The reference notebook's definitions, with the reference notebook-2 layers it calls.
-
-    The notebook imports those layers with ``import_notebook`` (a call, which
-    :mod:`hwlib.nbimport` does not replay), so they are added here.
-    """
-    layers = reference.load("layers")
-    for name in LAYER_NAMES:
-        if not hasattr(ref, name):
-            setattr(ref, name, getattr(layers, name))
-    return ref
-
-
 class Weights:
     """Grader-side parameter holder (the same interface as the notebook's ``FixedWeights``)."""
 
@@ -179,7 +166,6 @@ def _zero(D: int, H: int, C: int) -> Weights:
 
 @question("input_gradient")
 def input_gradient_cases(rng: np.random.Generator, ref: types.ModuleType):
-    ref = ref_module(ref)
     # The public hand-checkable example.
     hand, X = _hand_network(), np.array([[1.0, 1.0], [0.0, -1.0]])
     yield network_case("hand-checkable network, X = [[1, 1], [0, -1]], class 0", hand,
@@ -251,7 +237,6 @@ def _check_rises(ref: types.ModuleType, network: Weights, c: int, shape: tuple[i
 
 @question("ascent_step")
 def ascent_step_cases(rng: np.random.Generator, ref: types.ModuleType):
-    ref = ref_module(ref)
     hand, image = _hand_network(), np.array([[[1.0, 1.0]]])
     # The public hand-checkable steps.
     yield network_case("hand-checkable network, image [1, 1], eta = 0.5", hand,
@@ -368,7 +353,6 @@ def _check_rise_and_recognition(ref: types.ModuleType, network: Weights, mean: n
 
 @question("class_visualization")
 def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
-    ref = ref_module(ref)
     # The public checks (same data).
     shape = (4, 5, 3)
     mean = np.random.default_rng(6).uniform(0.2, 0.8, shape)

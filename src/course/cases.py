@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping, MutableMapping, Sequence
 
 import numpy as np
 
-from hwlib.checks import CheckFailed, describe, expect_close
+from hwlib.checks import CheckFailed, expect_close
 
 
 @dataclass(frozen=True)
@@ -315,16 +315,6 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
 def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None) -> Executor:
     """An executor that runs cases in this process (stock nbgrader, fast audits)."""
     return lambda cases: [execute_calls(case, namespace, reference) for case in cases]
-
-
-def describe_case(case: Case) -> str:
-    """One line naming the calls of a case (for logs)."""
-    parts = []
-    for step in case.calls:
-        target = step.target if isinstance(step.target, str) else "ref"
-        args = ", ".join(describe(a).split(":")[0] for a in step.args)
-        parts.append(f"{target}{'.' + step.method if step.method else ''}({args})")
-    return "; ".join(parts)
 
 
 def iterate(cases: Iterator[Case] | Sequence[Case]) -> list[Case]:

@@ -13,7 +13,6 @@ import argparse
 import copy
 import importlib.util
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -121,25 +120,12 @@ def audit(key: str, jobs: int = 2, names: list[str] | None = None) -> tuple[Note
     return baseline, results
 
 
-_HIDDEN_CALL = re.compile(r"run_hidden_tests\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
-
-
-def hidden_questions(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """Question name -> grade_id of the graded cell that runs its hidden tests."""
-    found = {}
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
-            for _, name in _HIDDEN_CALL.findall(cell.source):
-                found[name] = meta["grade_id"]
-    return found
-
-
 def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
     """Grade cells whose hidden cases fail when run on the notebook's definitions alone."""
     from course import reference
     from course.cases import in_process, run_cases
     from course.hidden import build_cases
+    from course.pipeline import questions_by_cell
     from hwlib.nbimport import import_notebook
 
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
@@ -152,8 +138,9 @@ def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
             namespace = import_notebook(path).__dict__
             lost = []
             executor = in_process(namespace, reference.load)
-            for question, grade_id in hidden_questions(notebook).items():
-                if any(m is not None for m in run_cases(build_cases(key, question), executor)):
+            for grade_id, calls in questions_by_cell(notebook).items():
+                cases = [case for k, question in calls for case in build_cases(k, question)]
+                if any(m is not None for m in run_cases(cases, executor)):
                     lost.append(grade_id)
         finally:
             os.chdir(cwd)
