@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from course import kernel_data, sandbox
 from course.paths import ASSIGNMENT
 from course.pipeline import Limits, NotebookResult, grade_notebook_file
 from course.workers import pool as worker_pool
@@ -90,8 +91,12 @@ def _job(args: tuple) -> NotebookResult:
         return grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
                                    submission_dir=Path(submission), limits=limits)
     except Exception as error:  # one broken notebook never stops the batch
+        import traceback
+
+        where = traceback.extract_tb(error.__traceback__)[-1]
         return NotebookResult(student, Path(path).stem, None, status="error",
-                              reason=f"could not be graded: {type(error).__name__}: {str(error)[:300]}")
+                              reason=f"could not be graded: {type(error).__name__}: {str(error)[:300]} "
+                                     f"(at {Path(where.filename).name}:{where.lineno})")
 
 
 def _save(course_dir: Path, db_url: str, submission: Path, results: list[NotebookResult],
@@ -188,6 +193,10 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
     stamps = {s.parent.name: (s, stamp) for s, stamp in todo}
     reports = [_save(course_dir, db_url, s, [], expected, stamp) for s, stamp in todo if not pending[s.parent.name]]
     started = time.monotonic()
+    if jobs_list:
+        kernel_data.prepare()  # once, here; the workers inherit its location
+        if progress:
+            print(sandbox.describe())
     with worker_pool(jobs, course_env(course_dir)) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
         with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:

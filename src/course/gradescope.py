@@ -56,6 +56,8 @@ if [ -f "$ROOT/source/data/cifar-10-python.tar.gz" ]; then
   export HWLIB_CIFAR10="$ROOT/source/data/cifar-10-python.tar.gz"
 fi
 export HWLIB_DATA_DIR="$ROOT/cache"
+# Student kernels must not see the autograder's files, the results or the original submission.
+export COURSE_SANDBOX_HIDE="$ROOT/source:$ROOT/results:$ROOT/submission:$ROOT/cache"
 cd "$ROOT/source/course"
 "$ROOT/venv/bin/course" gradescope grade --course-dir "$ROOT/source/course" \
   --submission "$ROOT/submission" --results "$ROOT/results/results.json"
@@ -104,6 +106,7 @@ def _gradebook_only_assignment(database: Path) -> None:
 def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "gradescope") -> dict[str, Any]:
     """Grade one Gradescope submission with the ``course autograde`` pipeline; write results.json."""
     from course.autograde import autograde
+    from course.pipeline import Limits
     from course.collect import notebook_of
 
     started = time.monotonic()
@@ -113,9 +116,9 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
         shutil.rmtree(target)
     target.mkdir(parents=True)
     placed = []
-    for path in sorted(Path(submission).rglob("*")):
-        if not path.is_file():
-            continue
+    # An exact file name wins over a copy ("02_layers (1).ipynb"), whatever the sort order.
+    files = [p for p in Path(submission).rglob("*") if p.is_file()]
+    for path in sorted(files, key=lambda p: (notebook_of(p.name) != p.name, len(p.parts), str(p))):
         name = notebook_of(path.name)
         if name and not (target / name).exists():
             shutil.copy2(path, target / name)
@@ -123,7 +126,8 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
         elif path.suffix == ".npz" and not (target / path.name).exists():
             shutil.copy2(path, target / path.name)
     try:
-        reports = autograde(course_dir, jobs=os.cpu_count() or 1, force=True, students=[student], progress=False)
+        reports = autograde(course_dir, jobs=os.cpu_count() or 1, force=True, students=[student], progress=False,
+                            limits=Limits.from_env())
         result = results_json(course_dir, student, reports[0] if reports else None, placed)
     except Exception as error:  # the container must always leave a results file
         result = {"score": 0.0, "output": f"The autograder failed: {type(error).__name__}: {error}", "tests": []}

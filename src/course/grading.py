@@ -29,7 +29,9 @@ from nbgrader.utils import determine_grade, is_grade, is_solution
 #: One BLAS thread per kernel: graders run several kernels side by side, and
 #: oversubscribed OpenBLAS threads made one notebook 6x slower on 2 cores.
 GRADING_ENV = {"HWLIB_AUTOGRADE": "1", "HWLIB_HEADLESS": "1", "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               # Same submission, same score: hashing and thread counts do not depend on the grader's environment.
+               "PYTHONHASHSEED": "0"}
 
 
 @dataclass

@@ -19,21 +19,19 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 import nbformat
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils as nbutils
 
-from course import probe
+from course import kernel_data, probe
 from course.cases import Case, Execution, run_cases
-from course.grading import GRADING_ENV, stop_kernel
+from course.grading import GRADING_ENV
+from course.kernel_session import KernelSession
+from course.sandbox import Sandbox
 from course.hidden import build_cases
 from course.paths import NOTEBOOKS, source_notebook
 from hwlib.nbimport import definitions_source, notebook_imports
@@ -54,6 +52,13 @@ class Limits:
     cell_timeout: int = 120
     notebook_timeout: int = 600
     case_timeout: float = 20.0
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """Defaults, overridden by ``$COURSE_CELL_TIMEOUT``, ``$COURSE_NOTEBOOK_TIMEOUT``, ``$COURSE_CASE_TIMEOUT``."""
+        return cls(int(os.environ.get("COURSE_CELL_TIMEOUT", cls.cell_timeout)),
+                   int(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", cls.notebook_timeout)),
+                   float(os.environ.get("COURSE_CASE_TIMEOUT", cls.case_timeout)))
 
 
 @dataclass
@@ -88,10 +93,51 @@ def sanitize(notebook: nbformat.NotebookNode, *, name: str, assignment: str, stu
                                         OverwriteCells, OverwriteKernelspec)
 
     resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student, "db_url": db_url}}
-    for step in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells(), ClearHiddenTests(),
-                 CheckCellMetadata()):
+    for step in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells()):
+        notebook, resources = step.preprocess(notebook, resources)
+    _strip_copied_hidden_tests(notebook)
+    _restore_deleted_grade_cells(notebook, name=name, assignment=assignment, db_url=db_url)
+    for step in (ClearHiddenTests(), CheckCellMetadata()):
         notebook, resources = step.preprocess(notebook, resources)
     return notebook
+
+
+_HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+
+
+def _strip_copied_hidden_tests(notebook: nbformat.NotebookNode) -> None:
+    """Copies of test cells lose their grade metadata (DeduplicateIds); drop their hidden-test markers too,
+    which nbgrader's ClearHiddenTests would otherwise reject."""
+    for cell in notebook.cells:
+        if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"].get("grade_id"):
+            del cell.metadata["nbgrader"]  # what DeduplicateIds leaves of a copy
+        if cell.cell_type == "code" and not nbutils.is_grade(cell) and "BEGIN HIDDEN TESTS" in cell.source:
+            cell.source = _HIDDEN_REGION.sub("", cell.source)
+
+
+def _restore_deleted_grade_cells(notebook: nbformat.NotebookNode, *, name: str, assignment: str,
+                                 db_url: str) -> None:
+    """Put back graded test cells the student deleted (from the gradebook's copy), at the end."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    with Gradebook(db_url) as gradebook:
+        try:
+            cells = gradebook.find_notebook(name, assignment).grade_cells
+        except MissingEntry:
+            return
+        for grade_cell in sorted(cells, key=lambda c: c.name):
+            if grade_cell.name in present or grade_cell.cell_type != "code":
+                continue
+            try:
+                source = gradebook.find_source_cell(grade_cell.name, name, assignment).source
+            except MissingEntry:
+                continue
+            cell = nbformat.v4.new_code_cell(source)
+            cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "task": False,
+                                         "grade_id": grade_cell.name, "points": grade_cell.max_score,
+                                         "schema_version": 3}
+            notebook.cells.append(cell)
 
 
 def _limit_outputs(cell: nbformat.NotebookNode) -> None:
@@ -118,66 +164,116 @@ class KernelRun:
     status: str = "graded"
     reason: str = ""
     probe: Callable[[list[Case]], list[Execution]] | None = None
+    kernel_starts: int = 0
+
+
+#: Kernel starts allowed per notebook: the first, plus restarts after cells or
+#: cases that killed the kernel (each restart replays the notebook without them).
+MAX_KERNEL_STARTS = 10
+
+
+def _skip_output(reason: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename="NotGraded", evalue=f"this cell was skipped: {reason}",
+                                  traceback=[f"NotGraded: this cell was skipped: {reason}"])
 
 
 @contextlib.contextmanager
-def executed(notebook: nbformat.NotebookNode, workdir: Path, limits: Limits,
+def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
              env: Mapping[str, str] | None = None) -> Iterator[KernelRun]:
-    """Execute ``notebook`` in place (cwd ``workdir``) and keep its kernel for probing.
+    """Execute ``notebook`` in place in a sandboxed kernel and keep it for probing.
 
-    Inside the ``with`` block, ``run.probe(cases)`` sends a batch of cases to the
-    kernel (one probe cell per batch) and returns what came back; after a timeout
-    or a dead kernel it returns "no result" executions, which score 0.
+    A cell that kills the kernel (``os._exit``, SIGKILL, the memory limit, an
+    endless loop that ignores interrupts) or breaks the kernel's guard is
+    skipped: the kernel is restarted and the notebook replayed without it, so
+    only that answer is lost. Inside the ``with`` block, ``run.probe(cases)``
+    answers a batch of cases; a case that kills the kernel is failed and the
+    rest are asked again in a replayed kernel. Cases that get no answer score 0.
     """
-    kernel_env = {**os.environ, **GRADING_ENV, **(env or {})}
+    # PYTHONSAFEPATH: the submission folder is not on sys.path (a numpy.py there shadows nothing).
+    kernel_env = {**os.environ, **GRADING_ENV, "PYTHONSAFEPATH": "1", **(env or {})}
     run = KernelRun()
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
-        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
-        # interrupt_on_timeout: a cell stuck in an endless loop is interrupted and
-        # recorded as an error; the notebook goes on, so only that answer is lost.
-        client = NotebookClient(notebook, km=manager, timeout=limits.cell_timeout, allow_errors=True,
-                                interrupt_on_timeout=True, resources={"metadata": {"path": str(workdir)}})
+    session = KernelSession(notebook, sandbox, cell_timeout=limits.cell_timeout, env=kernel_env)
+    skipped: dict[int, str] = {}
 
-        def probe_cases(cases: list[Case]) -> list[Execution]:
-            if run.status == "graded" and cases:
-                probe.write_request(workdir, [cases], dict(references_for(cases)), limits.case_timeout)
-                notebook.cells.append(nbformat.v4.new_code_cell(probe.KERNEL_SOURCE))
+    reduced: dict[int, str] = {}  # cells that killed the kernel once: replayed as their definitions only
+
+    def execute_all() -> bool:
+        """(Re)start the kernel and run every code cell not skipped; False when grading must stop."""
+        while True:
+            if session.starts >= MAX_KERNEL_STARTS:
+                run.status, run.reason = "error", f"the kernel died {session.starts} times; grading stopped"
+                return False
+            session.start()
+            run.kernel_starts = session.starts
+            for index, cell in enumerate(notebook.cells):
+                if cell.cell_type != "code":
+                    continue
+                if index in skipped:
+                    cell.outputs = [_skip_output(skipped[index])]
+                    continue
+                if time.monotonic() - started > limits.notebook_timeout:
+                    run.status, run.reason = "timeout", f"the notebook ran longer than {limits.notebook_timeout} s"
+                    return False
+                original = cell.source
+                if index in reduced:
+                    cell.source = definitions_source(original)
                 try:
-                    client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
-                except CellTimeoutError:
-                    run.status, run.reason = "timeout", f"a cell ran longer than {limits.cell_timeout} s"
-                except DeadKernelError:
-                    run.status, run.reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
+                    outcome = session.run(index)
                 finally:
-                    notebook.cells.pop()
-            answered = probe.read_response(workdir, [cases])[0] if run.status == "graded" else [
-                Execution(error=f"no result: {run.reason}") for _ in cases]
-            for name in (probe.RESPONSE_JSON, probe.RESPONSE_NPZ):
-                (workdir / name).unlink(missing_ok=True)
-            return answered
+                    cell.source = original
+                _limit_outputs(cell)
+                if index in reduced:
+                    cell.outputs = [_skip_output(f"{reduced[index]}; only its definitions were run"),
+                                    *cell.get("outputs", [])]
+                if outcome.status in ("died", "tampered"):
+                    if index in reduced:
+                        skipped[index] = outcome.detail
+                    else:
+                        reduced[index] = outcome.detail
+                    break
+            else:
+                return True
 
-        run.probe = probe_cases
-        try:
-            with client.setup_kernel(env=kernel_env, cwd=str(workdir)):
-                for index, cell in enumerate(notebook.cells):
-                    if time.monotonic() - started > limits.notebook_timeout:
-                        run.status, run.reason = "timeout", f"the notebook ran longer than {limits.notebook_timeout} s"
-                        break
-                    if cell.cell_type == "code":
-                        try:
-                            client.execute_cell(cell, index)
-                        finally:
-                            _limit_outputs(cell)
-                yield run
-        except CellTimeoutError:
-            run.status, run.reason = "timeout", f"a cell ran longer than {limits.cell_timeout} s"
-            yield run
-        except DeadKernelError:
-            run.status, run.reason = "error", "the kernel died (a crash, the memory limit, or os._exit)"
-            yield run
-        finally:
-            stop_kernel(manager)
+    failed_cases: dict[int, str] = {}
+
+    def probe_cases(cases: list[Case]) -> list[Execution]:
+        answers: dict[int, Execution] = {}
+        while run.status == "graded":
+            todo = [i for i in range(len(cases)) if i not in answers and i not in failed_cases]
+            if not todo:
+                break
+            batch = [cases[i] for i in todo]
+            probe.write_request(sandbox.work, [batch], dict(references_for(batch)), limits.case_timeout)
+            outcome = session.run_hidden(probe.KERNEL_SOURCE,
+                                         timeout=int(len(batch) * limits.case_timeout) + limits.cell_timeout)
+            if outcome.status in ("died", "tampered"):
+                last, call_index = probe.read_progress(sandbox.work) or (0, 0)
+                culprit = todo[last] if last < len(todo) else todo[0]
+                failed_cases[culprit] = f"no result: {outcome.detail} during this case"
+                calls = cases[culprit].calls
+                target = calls[call_index].target if call_index < len(calls) else None
+                if isinstance(target, str):  # a function that killed the kernel is not called again
+                    for i in todo:
+                        if i not in failed_cases and any(c.target == target for c in cases[i].calls):
+                            failed_cases[i] = f"not run: `{target}` killed the kernel in an earlier case"
+                probe.clear(sandbox.work)
+                if not execute_all():
+                    break
+                continue
+            for i, answer in zip(todo, probe.read_response(sandbox.work, [batch])[0]):
+                answers[i] = answer
+            probe.clear(sandbox.work)
+            break
+        return [answers.get(i) or Execution(error=failed_cases.get(i) or f"no result: {run.reason}")
+                for i in range(len(cases))]
+
+    run.probe = probe_cases
+    try:
+        execute_all()
+        yield run
+    finally:
+        session.stop()
 
 
 def references_for(cases: list[Case]) -> dict[str, str]:
@@ -251,12 +347,12 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
     notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
     flat: list[tuple[str, Case]] = [(grade_id, case) for grade_id, calls in _source_questions(name).items()
                                     for key, question in calls for case in build_cases(key, question)]
-    with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as folder:
-        # A throwaway copy: the student's other notebooks and files stay readable
-        # (later notebooks import earlier ones), and nothing written survives.
-        workdir = Path(folder) / "work"
-        shutil.copytree(submission_dir, workdir)
-        with executed(notebook, workdir, limits, env) as run:
+    # A throwaway copy in the sandbox: the student's other notebooks and files stay
+    # readable (later notebooks import earlier ones), and nothing written survives.
+    with Sandbox(hide=hidden_paths(db_url), read_only=kernel_data.read_only_paths(),
+                 env=kernel_data.kernel_env()) as sandbox:
+        shutil.copytree(submission_dir, sandbox.work, symlinks=False)
+        with executed(notebook, sandbox, limits, env) as run:
             messages = run_cases([case for _, case in flat], run.probe)
     verdicts: dict[str, list[str | None]] = {}
     for (grade_id, _), message in zip(flat, messages):
@@ -293,3 +389,20 @@ def _definitions(key: str, seen: frozenset[str] = frozenset()) -> str:
                 parts.append(_definitions(other_key, seen | {key}))
         parts.append(definitions_source(cell.source))
     return "\n\n".join(parts)
+
+
+def hidden_paths(db_url: str = "") -> list[str]:
+    """Folders a student kernel must not see: the course directory, hidden tests, source notebooks,
+    the gradebook's folder, and any listed in ``$COURSE_SANDBOX_HIDE`` (os.pathsep-separated)."""
+    from course.paths import autograder_dir, source_dir
+
+    found = [os.environ.get("COURSE_DIR", "")]
+    for locate in (autograder_dir, source_dir):
+        try:
+            found.append(str(locate()))
+        except FileNotFoundError:
+            pass
+    if db_url.startswith("sqlite:///"):
+        found.append(str(Path(db_url[len("sqlite:///"):]).parent))
+    found += os.environ.get("COURSE_SANDBOX_HIDE", "").split(os.pathsep)
+    return [str(Path(p).resolve()) for p in found if p]

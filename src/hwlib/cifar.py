@@ -80,6 +80,14 @@ def load_cifar10(root: str | os.PathLike | None = None, *, download: bool = True
     return {**_read_folder(folder), "info": info}
 
 
+def locate_cifar10(root: str | os.PathLike | None = None, *, download: bool = True) -> Path:
+    """The extracted ``cifar-10-batches-py`` folder :func:`load_cifar10` would read (extracting first)."""
+    source = root if root is not None else os.environ.get(SOURCE_ENV) or None
+    if source is None:
+        return _official_from_cache(download)[0]
+    return _from_local(Path(source).expanduser(), "root" if root is not None else SOURCE_ENV)[0]
+
+
 def _cache() -> Path:
     return data_dir() / "cifar10"
 

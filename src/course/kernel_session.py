@@ -1,0 +1,280 @@
+"""One student kernel, started in a :class:`course.sandbox.Sandbox`, run cell by cell.
+
+:class:`KernelSession` starts the kernel, runs a hidden set-up snippet
+(:data:`GUARD_SETUP`) before any student code, and executes cells one at a time.
+After every cell a *guard* runs as a user expression of the same request. User
+expressions bypass IPython's input transformers, so a cell cannot blank it; it
+puts back what a cell may have changed to fool the cells after it:
+
+* input and AST transformers, event callbacks (``pre_run_cell`` ...),
+  ``set_custom_exc``, overridden shell methods (``showtraceback`` ...);
+* attributes of ``builtins``, ``math``, ``numpy`` and ``numpy.testing``
+  (``np.allclose = lambda *a, **k: True``);
+* ``sys.path`` without the submission folder (a ``numpy.py`` there shadows nothing).
+
+Each cell ends with a :class:`CellOutcome`: ``ok``, ``error``, ``timeout``,
+``died`` (the kernel is gone: ``os._exit``, SIGKILL, the memory limit) or
+``tampered`` (the guard did not answer with this kernel's token). The grader
+treats ``died`` and ``tampered`` alike: the cell is skipped in a fresh kernel.
+This is defence in depth; the guarantee does not rest on it: expected values
+never enter the kernel, and nothing is credited without a result that came back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from queue import Empty
+from time import monotonic
+from typing import Any, Mapping
+
+import nbformat
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from course.sandbox import Sandbox
+
+#: Largest output kept per cell (characters of text); the rest is dropped with a note.
+MAX_CELL_OUTPUT = 20_000
+
+#: Seconds a timed-out cell gets to stop after its interrupt before its kernel is killed.
+INTERRUPT_GRACE = 5.0
+
+GUARD_SETUP = r'''
+def __course_setup(token):
+    import os, sys
+    here = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", here)]  # before importing anything else
+    import builtins, math, types
+    import numpy, numpy.testing
+    ip = get_ipython()
+    modules = {m.__name__: m for m in (builtins, math, numpy, numpy.testing)}
+    module_values = {name: dict(vars(m)) for name, m in modules.items()}
+    classes = [c for c in type(ip).__mro__ if c is not object]
+    class_values = [(c, dict(vars(c))) for c in classes]
+    shell_values = dict(vars(ip))
+    manager = ip.input_transformer_manager
+    manager_values = {k: list(getattr(manager, k)) for k in ("cleanup_transforms", "line_transforms",
+                                                             "token_transformers")}
+    lists = {k: list(getattr(ip, k)) for k in ("input_transformers_post", "ast_transformers")}
+    events = ip.events
+    callbacks = {k: list(v) for k, v in events.callbacks.items()}
+    path = [p for p in sys.path if p not in ("", ".", here)]
+    hook = sys.excepthook
+
+    def reset():
+        for name, module in modules.items():
+            sys.modules[name] = module
+            for key, value in module_values[name].items():
+                if module.__dict__.get(key, object()) is not value:
+                    setattr(module, key, value)
+        for cls, values in class_values:
+            for key, value in values.items():
+                if cls.__dict__.get(key, object()) is not value:
+                    setattr(cls, key, value)
+        for key in [k for k in vars(ip) if k not in shell_values]:
+            delattr(ip, key)
+        for key, value in shell_values.items():
+            if ip.__dict__.get(key, object()) is not value:
+                ip.__dict__[key] = value
+        ip.input_transformer_manager = manager
+        for key, value in manager_values.items():
+            setattr(manager, key, list(value))
+        for key, value in lists.items():
+            setattr(ip, key, list(value))
+        ip.events = events
+        events.callbacks.clear()
+        events.callbacks.update({k: list(v) for k, v in callbacks.items()})
+        sys.path[:] = [p for p in sys.path if p not in ("", ".", here)] or path
+        sys.excepthook = hook
+        return token
+
+    guard = types.ModuleType("__course_guard")
+    guard.reset = reset
+    sys.modules["__course_guard"] = guard
+    sys.path[:] = path
+
+
+__course_setup(%r)
+del __course_setup
+'''
+
+GUARD_EXPRESSION = "__import__('sys').modules['__course_guard'].reset()"
+
+
+@dataclass
+class CellOutcome:
+    """How one cell ended: ok | error | timeout | died | tampered."""
+
+    status: str
+    detail: str = ""
+
+
+class GradingClient(NotebookClient):
+    """nbclient with a per-cell output cap, the last execute_reply kept, and a bounded timeout.
+
+    On a timeout nbclient interrupts the kernel and then waits again, forever if
+    the cell swallows KeyboardInterrupt. Here the cell gets :data:`INTERRUPT_GRACE`
+    seconds to stop; after that CellTimeoutError is raised and the caller kills
+    the kernel.
+    """
+
+    last_reply: dict[str, Any] | None = None
+    current_msg_id: str | None = None
+    timed_out: bool = False
+
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        if msg.get("msg_type") == "error":  # always kept: nbgrader scores by it
+            content = msg.get("content", {})
+            content["traceback"] = [str(line)[:2000] for line in content.get("traceback", [])[-30:]]
+            return super().output(outs, msg, display_id, cell_index)
+        sizes = self.__dict__.setdefault("_sizes", {})
+        size = len(str(msg.get("content", "")))
+        used = sizes.get(cell_index, 0)
+        sizes[cell_index] = used + size
+        if used + size > MAX_CELL_OUTPUT:
+            if used <= MAX_CELL_OUTPUT:
+                outs.append(nbformat.v4.new_output("stream", name="stdout",
+                                                   text="\n... (output cut: more than 20,000 characters)\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: dict | None) -> None:
+        self.last_reply = exec_reply
+        await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> dict | None:
+        self.timed_out = True
+        await _maybe_await(self.km.interrupt_kernel())
+        deadline = monotonic() + INTERRUPT_GRACE
+        while (left := deadline - monotonic()) > 0:
+            try:
+                msg = await _maybe_await(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                break
+            if msg.get("parent_header", {}).get("msg_id") == self.current_msg_id:
+                return msg
+        raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+
+
+async def _maybe_await(value: Any) -> Any:
+    import inspect
+
+    return await value if inspect.isawaitable(value) else value
+
+
+class KernelSession:
+    """A kernel in ``sandbox`` executing cells of ``notebook`` (see module docstring)."""
+
+    def __init__(self, notebook: nbformat.NotebookNode, sandbox: Sandbox, *, cell_timeout: int,
+                 env: Mapping[str, str]) -> None:
+        self.notebook = notebook
+        self.sandbox = sandbox
+        self.cell_timeout = cell_timeout
+        self.env = dict(env)
+        self.client: GradingClient | None = None
+        self._token = ""
+        self._context: Any = None
+        self.starts = 0
+
+    def start(self) -> None:
+        """Start a fresh kernel and run the hidden set-up before any student code."""
+        self.stop()
+        self.starts += 1
+        self._token = secrets.token_hex(16)
+        manager = self.sandbox.manager()
+        # interrupt_on_timeout: a cell stuck in an endless loop is interrupted and
+        # recorded as an error; the notebook goes on, so only that answer is lost.
+        client = GradingClient(self.notebook, km=manager, timeout=self.cell_timeout, allow_errors=True,
+                               interrupt_on_timeout=True, startup_timeout=120,
+                               resources={"metadata": {"path": str(self.sandbox.work)}})
+        self.client = client
+        self._context = client.setup_kernel(env=self.env, cwd=str(self.sandbox.work))
+        self._context.__enter__()
+        execute = client.kc.execute
+
+        def guarded(code: str, **kwargs: Any) -> str:
+            client.current_msg_id = execute(code, user_expressions={"guard": GUARD_EXPRESSION}, **kwargs)
+            return client.current_msg_id
+
+        client.kc.execute = guarded
+        self._execute = execute
+        setup = self.run_hidden(GUARD_SETUP % self._token)
+        if setup.status != "ok":
+            raise RuntimeError(f"the grading kernel could not be prepared ({setup.status}: {setup.detail})")
+
+    def stop(self) -> None:
+        """Shut the kernel down and kill whatever the student's code left running."""
+        if self.client is not None:
+            manager = self.client.km
+            try:
+                self._context.__exit__(None, None, None)
+            except Exception:
+                pass
+            try:
+                if manager.has_kernel:
+                    run_sync(manager.shutdown_kernel)(now=True)
+            except Exception:  # already gone
+                pass
+            self.client = None
+        self.sandbox.kill_leftovers()
+
+    def run(self, index: int) -> CellOutcome:
+        """Execute cell ``index`` of the notebook, then make sure the guard ran."""
+        assert self.client is not None, "start() first"
+        cell = self.notebook.cells[index]
+        client = self.client
+        client.last_reply, client.timed_out = None, False
+        try:
+            client.execute_cell(cell, index)
+        except CellTimeoutError:
+            cell.setdefault("outputs", []).append(_error_output(
+                "CellTimeout", f"stopped after {self.cell_timeout} s and did not respond to the interrupt"))
+            return CellOutcome("died", f"a cell ran longer than {self.cell_timeout} s and ignored the interrupt")
+        except DeadKernelError:
+            return CellOutcome("died", "the kernel died (os._exit, a signal, a crash or the memory limit)")
+        reply = (client.last_reply or {}).get("content", {})
+        if reply.get("status") != "ok":  # a failing cell gets no user expressions: ask again
+            reply = {**reply, "user_expressions": self._guard_alone()}
+        guard = reply.get("user_expressions", {}).get("guard", {})
+        if guard.get("status") != "ok" or guard.get("data", {}).get("text/plain") != repr(self._token):
+            return CellOutcome("tampered", "the cell changed the grading kernel so that its checks could not run")
+        if client.timed_out:
+            return CellOutcome("timeout", f"a cell ran longer than {self.cell_timeout} s")
+        if reply.get("ename") == "MemoryError":  # what it holds would starve every later cell
+            return CellOutcome("died", "the cell ran out of memory (the sandbox's memory limit)")
+        if reply.get("status") == "error":
+            return CellOutcome("error", f"{reply.get('ename', '')}: {reply.get('evalue', '')}"[:300])
+        return CellOutcome("ok")
+
+    def _guard_alone(self) -> dict:
+        """Run only the guard (an empty, silent request); its user expressions, or {} when none came back."""
+        try:
+            msg_id = self._execute("", silent=True, store_history=False, user_expressions={"guard": GUARD_EXPRESSION})
+            deadline = monotonic() + 30
+            while (left := deadline - monotonic()) > 0:
+                msg = run_sync(_maybe_await)(self.client.kc.get_shell_msg(timeout=left))
+                if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                    return msg["content"].get("user_expressions", {})
+        except Exception:
+            pass
+        return {}
+
+    def run_hidden(self, source: str, timeout: int | None = None) -> CellOutcome:
+        """Run grader code as a temporary last cell (removed afterwards, outputs and all)."""
+        self.notebook.cells.append(nbformat.v4.new_code_cell(source))
+        saved = self.cell_timeout
+        if timeout is not None and self.client is not None:
+            self.client.timeout = self.cell_timeout = timeout
+        try:
+            return self.run(len(self.notebook.cells) - 1)
+        finally:
+            self.notebook.cells.pop()
+            if self.client is not None:
+                self.client.timeout = saved
+            self.cell_timeout = saved
+
+
+def _error_output(name: str, message: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])

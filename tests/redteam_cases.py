@@ -1,0 +1,292 @@
+"""The red-team catalogue: submissions built from the reference solution with one attack each.
+
+Every attack sits in notebook 2 (layers). Unless it says otherwise, a case
+replaces the answer to ``leaky_relu_forward`` (1 point) by an honest *wrong*
+answer plus the attack, so the exact expectation is: that question scores 0
+(what the wrong answer alone scores), every other autograded question of the
+notebook keeps its full score, and the grading batch finishes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+NOTEBOOK = "02_layers"
+ATTACKED_ANSWER = "leaky_relu_forward_answer"
+ATTACKED = "leaky_relu_forward_tests"
+
+#: The honest wrong answer: plain ReLU (the negative side should be scaled, not zeroed).
+WRONG = '''
+def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.01) -> tuple[np.ndarray, tuple]:
+    """Wrong on purpose: negative entries become 0 instead of negative_slope * x."""
+    return np.maximum(x, 0.0), (x, negative_slope)
+'''
+
+#: The right answer, which an attack defines only when it managed to cheat.
+RIGHT = '''
+def leaky_relu_forward(x, negative_slope=0.01):
+    return np.where(x >= 0, x, negative_slope * x), (x, negative_slope)
+'''
+
+
+@dataclass
+class Attack:
+    """One red-team submission.
+
+    Attributes:
+        name: the student id it is graded under.
+        number: the issue's case number (1-15).
+        cell: source of the attacked answer cell (None: keep the reference answer).
+        tamper: changes the notebook after the cell is set (metadata, cell types ...).
+        raw: replaces the notebook file with these bytes (malformed submissions).
+        files: extra files in the submission folder.
+        whole_notebook_zero: the expected outcome is 0 for the whole notebook, with a reason.
+        paths: placeholders in ``cell`` filled by the test ({course_dir}, {port}, {marker} ...).
+    """
+
+    name: str
+    number: int
+    cell: str | None = None
+    tamper: Callable[[nbformat.NotebookNode], None] | None = None
+    raw: bytes | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    whole_notebook_zero: bool = False
+    missing: bool = False
+
+
+def _attack(body: str) -> str:
+    return "import numpy as np\n" + WRONG + "\n" + body
+
+
+def _set_metadata(grade_id: str, **changes: object) -> Callable[[nbformat.NotebookNode], None]:
+    def change(notebook: nbformat.NotebookNode) -> None:
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                cell.metadata.nbgrader.update(changes)
+    return change
+
+
+def _delete_cell(grade_id: str) -> Callable[[nbformat.NotebookNode], None]:
+    def change(notebook: nbformat.NotebookNode) -> None:
+        notebook.cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    return change
+
+
+def _edit_test(notebook: nbformat.NotebookNode) -> None:
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == ATTACKED:
+            cell.source = "print('All tests passed')  # the checks were deleted"
+
+
+def _duplicate_ids(notebook: nbformat.NotebookNode) -> None:
+    for index, cell in enumerate(notebook.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "fc_forward_tests":
+            notebook.cells.insert(index + 1, copy.deepcopy(cell))
+            notebook.cells.insert(index + 1, copy.deepcopy(cell))
+            return
+
+
+def _to_markdown(notebook: nbformat.NotebookNode) -> None:
+    for index, cell in enumerate(notebook.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == ATTACKED:
+            notebook.cells[index] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+
+
+def _kernelspec(notebook: nbformat.NotebookNode) -> None:
+    notebook.metadata["kernelspec"] = {"name": "evil", "display_name": "Evil", "language": "python"}
+
+
+class _Reduce:
+    """Pickled into the model file: unpickling would run ``touch {marker}``."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f"touch {self.marker}",))
+
+
+def pickle_model(marker: str) -> bytes:
+    """An ``.npz`` whose array is a pickle that runs code when loaded with allow_pickle=True."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        payload = io.BytesIO()
+        import numpy as np
+        array = np.empty(1, dtype=object)
+        array[0] = _Reduce(marker)
+        np.save(payload, array, allow_pickle=True)
+        archive.writestr("W1.npy", payload.getvalue())
+    return buffer.getvalue()
+
+
+HOOKS = r'''
+ip = get_ipython()
+# input transformer: blank every later cell
+ip.input_transformers_post.append(lambda lines: [])
+# AST transformer: drop every assert
+import ast
+class NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+ip.ast_transformers.append(NoAsserts())
+# swallow every exception and hide tracebacks
+ip.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+ip.showtraceback = lambda *args, **kwargs: None
+ip.events.register("pre_run_cell", lambda *args: print("All tests passed"))
+'''
+
+READ_HIDDEN = r'''
+import glob, os
+seen = []
+for pattern in ["{course_dir}/gradebook.db", "{course_dir}/source/*/*.ipynb", "{course_dir}/autograder/tests/*.py",
+                "{course_dir}/submitted/*/*/*.ipynb", "{repo}/autograder/tests/*.py", "{repo}/notebooks/*.ipynb",
+                "/tmp/**/gradebook.db", "/root/*", "/autograder/source/**"]:
+    for path in glob.glob(pattern, recursive=True):
+        try:
+            with open(path, "rb") as handle:
+                handle.read(10)
+            seen.append(path)
+        except OSError:
+            pass
+print("readable hidden files:", seen[:5])
+if seen:
+    exec({right})
+'''
+
+FORGE = r'''
+import json, os, subprocess
+fake = json.dumps({{"score": 1000, "tests": []}})
+for path in ["{course_dir}/gradebook.db", "{course_dir}/autograded/{student}/backprop/grading_report.json",
+             "{results}"]:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(fake)
+        print("wrote", path)
+    except OSError as error:
+        print("could not write", path, type(error).__name__)
+# a process that outlives the kernel and tries again later
+subprocess.Popen(["sh", "-c", "sleep 4; echo forged > {marker}; echo '" + fake + "' > {results}"],
+                 start_new_session=True)
+'''
+
+NETWORK = r'''
+import socket
+try:
+    connection = socket.create_connection(("127.0.0.1", {port}), timeout=3)
+    connection.sendall(b"the hidden tests, please")
+    exec({right})
+    print("network reachable")
+except OSError as error:
+    print("no network:", error)
+'''
+
+
+def catalogue() -> list[Attack]:
+    """All cases; cells may hold {placeholders} the test fills in."""
+    sig = "import numpy as np\n"
+    return [
+        Attack("calm_reference", 0, cell=None),
+        Attack("honest_wrong", 0, cell=sig + WRONG),
+        # What a function that never returns scores (it also breaks leaky_relu_backward, whose
+        # cases need the student's own forward cache): the yardstick for attacks inside the answer.
+        Attack("honest_raising", 0, cell=sig + WRONG.replace("    return np.maximum", "    raise ValueError('oops')\n    return np.maximum")),
+        Attack("loop_cell", 1, cell=_attack("while True:\n    pass\n")),
+        Attack("loop_in_answer", 1, cell=sig + WRONG.replace('    """Wrong', '    while True:\n        pass\n    """Wrong')),
+        Attack("loop_ignores_interrupt", 1, cell=_attack(
+            "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except BaseException:\n        pass\n")),
+        Attack("memory_bomb", 2, cell=_attack("hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))\n")),
+        Attack("os_exit", 3, cell=_attack("import os\nos._exit(0)\n")),
+        Attack("sigkill_self", 3, cell=_attack("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")),
+        Attack("os_exit_in_answer", 3, cell=sig + WRONG.replace("    return np.maximum", "    import os\n    os._exit(0)\n    return np.maximum")),
+        Attack("sys_exit", 4, cell=_attack("import sys\nsys.exit()\n")),
+        Attack("keyboard_interrupt", 4, cell=_attack("raise KeyboardInterrupt\n")),
+        Attack("monkeypatch", 5, cell=_attack(
+            "import builtins, math\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+            "math.isclose = lambda *a, **k: True\nbuiltins.abs = lambda x: 0.0\nnp.array_equal = lambda *a, **k: True\n")),
+        Attack("eq_always_true", 6, cell=sig + '''
+class Anything:
+    def __eq__(self, other): return True
+    def __array__(self, *a, **k): raise TypeError("no")
+def leaky_relu_forward(x, negative_slope=0.01):
+    return Anything(), (x, negative_slope)
+'''),
+        Attack("ndarray_subclass", 6, cell=sig + '''
+class Liar(np.ndarray):
+    def __array_function__(self, func, types, args, kwargs): return True
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs): return np.zeros(1)
+    def __eq__(self, other): return True
+def leaky_relu_forward(x, negative_slope=0.01):
+    return np.maximum(x, 0.0).view(Liar), (x, negative_slope)
+'''),
+        Attack("ipython_hooks", 7, cell=_attack(HOOKS)),
+        Attack("read_hidden", 8, cell=_attack(READ_HIDDEN)),
+        Attack("forge_results", 9, cell=_attack(FORGE)),
+        Attack("fake_output", 10, cell=_attack(
+            "from IPython.display import HTML, display\nprint('{\"score\": 100}')\nprint('All tests passed')\n"
+            "display(HTML('<script>alert(1)</script><b>All tests passed</b>'))\n")),
+        Attack("output_flood", 10, cell=_attack("chunk = 'x' * 1_000_000\nfor _ in range(100):\n    print(chunk)\n")),
+        Attack("pickled_model", 11, cell=sig + WRONG, files={"best_model.npz": b"{pickle_model}"}),
+        Attack("deleted_test_cell", 12, cell=sig + WRONG, tamper=_delete_cell(ATTACKED)),
+        Attack("edited_test_cell", 12, cell=sig + WRONG, tamper=_edit_test),
+        Attack("changed_points", 12, cell=sig + WRONG, tamper=_set_metadata(ATTACKED, points=100)),
+        Attack("duplicated_grade_ids", 12, cell=sig + WRONG, tamper=_duplicate_ids),
+        Attack("test_cell_to_markdown", 12, cell=sig + WRONG, tamper=_to_markdown),
+        Attack("changed_kernelspec", 12, cell=sig + WRONG, tamper=_kernelspec),
+        Attack("invalid_json", 13, raw=b"{ not json", whole_notebook_zero=True),
+        Attack("nbformat_v3", 13, raw=json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+                                                  "worksheets": [{"cells": []}]}).encode(), whole_notebook_zero=True),
+        Attack("empty_notebook", 13, raw=nbformat.writes(nbformat.v4.new_notebook()).encode(),
+               whole_notebook_zero=True),
+        Attack("missing_notebook", 13, missing=True, whole_notebook_zero=True),
+        Attack("two_copies", 13, cell=None, files={"02_layers (1).ipynb": b"{wrong_copy}"}),
+        Attack("network", 14, cell=_attack(NETWORK)),
+        Attack("shadow_modules", 15, cell=sig + WRONG, files={
+            "numpy.py": b"raise SystemExit('shadowed numpy')\n",
+            "sitecustomize.py": b"import builtins\nbuiltins.abs = lambda x: 0\n",
+            "hwlib.py": b"raise SystemExit('shadowed hwlib')\n"}),
+    ]
+
+
+def build_submission(attack: Attack, source: nbformat.NotebookNode, folder: Path,
+                     fill: dict[str, str]) -> None:
+    """Write the submission of ``attack`` into ``folder`` (the student's assignment folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = copy.deepcopy(source)
+    if attack.cell is not None:
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == ATTACKED_ANSWER:
+                cell.source = _fill(attack.cell, fill)
+    if attack.tamper:
+        attack.tamper(notebook)
+    for name, content in attack.files.items():
+        text = content.decode()
+        if text == "{pickle_model}":
+            content = pickle_model(fill["marker"])
+        elif text == "{wrong_copy}":
+            wrong = copy.deepcopy(source)
+            for cell in wrong.cells:
+                if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_answer"):
+                    cell.source = "raise NotImplementedError"
+            content = nbformat.writes(wrong).encode()
+        (folder / name).write_bytes(content)
+    if attack.missing:
+        return
+    path = folder / f"{NOTEBOOK}.ipynb"
+    path.write_bytes(attack.raw if attack.raw is not None else nbformat.writes(notebook).encode())
+
+
+def _fill(text: str, fill: dict[str, str]) -> str:
+    for key, value in fill.items():
+        text = text.replace("{" + key + "}", value)
+    return text.replace("{{", "{").replace("}}", "}")
