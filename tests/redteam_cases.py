@@ -47,7 +47,8 @@ class Attack:
         raw: replaces the notebook file with these bytes (malformed submissions).
         files: extra files in the submission folder.
         whole_notebook_zero: the expected outcome is 0 for the whole notebook, with a reason.
-        paths: placeholders in ``cell`` filled by the test ({course_dir}, {port}, {marker} ...).
+        missing: the notebook is left out of the submission.
+    ``cell`` may hold placeholders the test fills in ({course_dir}, {port}, {marker} ...).
     """
 
     name: str

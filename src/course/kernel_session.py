@@ -176,6 +176,7 @@ class KernelSession:
         self.client: GradingClient | None = None
         self._token = ""
         self._context: Any = None
+        self._execute: Any = None  # the client's own execute, without the guard expression
         self.starts = 0
 
     def start(self) -> None:

@@ -33,10 +33,9 @@ import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -206,7 +205,10 @@ class Sandbox:
         return [sys.executable, "-m", "course.sandbox_exec", str(path), "--"]
 
     def manager(self, **kwargs: object) -> AsyncKernelManager:
-        """An AsyncKernelManager (nbclient needs an async client to time cells out) (IPC sockets in ``kernel/``) whose kernel starts in this sandbox."""
+        """A kernel manager whose kernel starts in this sandbox (IPC sockets in ``kernel/``).
+
+        Async, because nbclient can only time a silent endless loop out with an async client.
+        """
         prefix = [] if os.environ.get("COURSE_SANDBOX") == "off" else self.launcher()
         self._starts = getattr(self, "_starts", 0) + 1  # fresh socket names: no stale message from a dead kernel
         manager = _SandboxedKernelManager(kernel_name="python3", transport="ipc",
@@ -299,13 +301,3 @@ def describe(support_: Support | None = None) -> str:
         applied += ["no network", "hidden course files"]
     text = "sandbox: " + ", ".join(applied)
     return text + (f". Not enforced: {found.note}." if found.note else ".")
-
-
-def support_dict() -> dict:
-    """:func:`support` as plain data (for reports)."""
-    return asdict(support())
-
-
-def iter_processes_of(uid: int) -> Iterator[int]:
-    """Live (not zombie) PIDs owned by ``uid``; tests use it to prove cleanup."""
-    yield from _live_processes_of(uid)
