@@ -1,9 +1,11 @@
 """Autograde throughput: `course autograde --jobs N` against stock `nbgrader autograde`.
 
 Builds one course directory with N generated submissions (reference, partly
-answered and buggy students in turn), copies it, grades one copy with each tool,
-and prints side by side: wall time, seconds per submission, the peak memory of
-the largest process (a grading kernel) and whether the scores agree.
+answered and buggy students in turn), copies it, grades one copy with each tool
+(and a third with ``course autograde`` and the sandbox switched off, for its
+overhead), and prints side by side: wall time, seconds per submission, the peak
+memory of the largest process (a grading kernel), the grader's own peak memory
+and whether the scores agree.
 
     python benchmarks/autograde_throughput.py --students 20 --jobs 2
     python benchmarks/autograde_throughput.py --students 4 --notebooks 02_layers.ipynb 03_affine_fitting.ipynb
@@ -50,6 +52,16 @@ def make_submissions(course_dir: Path, count: int) -> None:
             nbformat.write(notebook, str(folder / name))
 
 
+def question_scores(course_dir: Path, student: str) -> dict[str, float]:
+    """"notebook/grade_id" -> autograded score of one student's code cells."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        return {f"{nb.name}/{g.name}": g.score for nb in submission.notebooks for g in nb.grades
+                if g.cell.cell_type == "code"}
+
+
 def scores(course_dir: Path) -> dict[str, float]:
     from nbgrader.api import Gradebook
 
@@ -57,16 +69,23 @@ def scores(course_dir: Path) -> dict[str, float]:
         return {s.id: gradebook.find_submission(ASSIGNMENT, s.id).score for s in gradebook.students}
 
 
-_MEASURE = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+_MEASURE = ("import resource, subprocess, sys; "
+            "r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); print(r.stdout); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run ``command``; return (seconds, peak RSS in MB of its largest descendant process)."""
+def timed(command: list[str], cwd: Path, **env: str) -> tuple[float, float, str]:
+    """Run ``command``; return (seconds, peak RSS in MB of its largest descendant process, its stdout)."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", _MEASURE, *command], cwd=cwd, check=True, capture_output=True,
-                            text=True, env={**os.environ, "MPLBACKEND": "Agg", "COURSE_DIR": str(cwd)})
-    return time.perf_counter() - started, int(result.stdout.split()[-1]) / 1024
+                            text=True, env={**os.environ, "MPLBACKEND": "Agg", "COURSE_DIR": str(cwd), **env})
+    output, _, peak = result.stdout.rstrip().rpartition("\n")
+    return time.perf_counter() - started, int(peak) / 1024, output
+
+
+def _peak_line(output: str) -> str:
+    """The ``peak memory: ...`` line ``course autograde`` prints at the end."""
+    return next((line for line in output.splitlines() if line.startswith("peak memory")), "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,25 +93,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--notebooks", nargs="*", help="limit the course to these notebook files")
+    parser.add_argument("--keep", help="build the course directories in this (new) folder and keep them")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
+        folder = args.keep or scratch
+        Path(folder).mkdir(parents=True, exist_ok=True)
         ours = init_course_dir(Path(folder) / "ours", keys=args.notebooks)
         generate(ours)
         make_submissions(ours, args.students)
-        stock = Path(folder) / "stock"
+        stock, plain = Path(folder) / "stock", Path(folder) / "no-sandbox"
         shutil.copytree(ours, stock)
+        shutil.copytree(ours, plain)
         print(f"{args.students} submissions x {len(list((ours / 'source' / ASSIGNMENT).glob('*.ipynb')))} notebooks")
-        stock_s, stock_mb = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], stock)
-        ours_s, ours_mb = timed([sys.executable, "-m", "course.cli", "autograde", "--jobs", str(args.jobs),
-                                 "--force"], ours)
-        a, b = scores(ours), scores(stock)
+        ours_command = [sys.executable, "-m", "course.cli", "autograde", "--jobs", str(args.jobs), "--force"]
+        stock_s, stock_mb, _ = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], stock)
+        ours_s, ours_mb, ours_out = timed(ours_command, ours)
+        plain_s, plain_mb, plain_out = timed(ours_command, plain, COURSE_SANDBOX="off")
+        a, b, c = scores(ours), scores(stock), scores(plain)
         differ = sorted(s for s in a if abs(a[s] - b.get(s, -1)) > 1e-9)
-        print(f"{'tool':<34} {'seconds':>8} {'s/submission':>13} {'peak MB':>8}")
-        print(f"{'nbgrader autograde (stock)':<34} {stock_s:>8.1f} {stock_s / args.students:>13.2f} {stock_mb:>8.0f}")
-        print(f"{f'course autograde --jobs {args.jobs}':<34} {ours_s:>8.1f} {ours_s / args.students:>13.2f} {ours_mb:>8.0f}")
-        print(f"speed-up: {stock_s / ours_s:.2f}x; scores identical: {'yes' if not differ else 'no: ' + ', '.join(differ)}")
+        print(f"{'tool':<40} {'seconds':>8} {'s/submission':>13} {'peak MB':>8}")
+        rows = [("nbgrader autograde (stock)", stock_s, stock_mb),
+                (f"course autograde --jobs {args.jobs}", ours_s, ours_mb),
+                (f"course autograde --jobs {args.jobs}, no sandbox", plain_s, plain_mb)]
+        for tool, seconds, megabytes in rows:
+            print(f"{tool:<40} {seconds:>8.1f} {seconds / args.students:>13.2f} {megabytes:>8.0f}")
+        print(f"speed-up over stock nbgrader: {stock_s / ours_s:.2f}x; scores identical: "
+              f"{'yes' if not differ else 'no: ' + ', '.join(differ)}")
+        print(f"sandbox overhead: {(ours_s - plain_s) / args.students:+.2f} s per submission "
+              f"({ours_s / plain_s - 1:+.0%}); scores with and without it identical: {'yes' if a == c else 'no'}")
+        print(f"course autograde {_peak_line(ours_out)}")
         for student in differ:
-            print(f"  {student}: course {a[student]:g}, nbgrader {b.get(student)}")
+            ours_q, stock_q = question_scores(ours, student), question_scores(stock, student)
+            where = ", ".join(f"{q} {ours_q[q]:g} vs {stock_q.get(q)}" for q in sorted(ours_q)
+                              if ours_q[q] != stock_q.get(q))
+            print(f"  {student}: course {a[student]:g}, nbgrader {b.get(student)} ({where})")
     return 0
 
 

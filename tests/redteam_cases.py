@@ -153,6 +153,8 @@ for pattern in ["{course_dir}/gradebook.db", "{course_dir}/source/*/*.ipynb", "{
                 "{course_dir}/submitted/*/*/*.ipynb", "{repo}/autograder/tests/*.py", "{repo}/notebooks/*.ipynb",
                 "/tmp/**/gradebook.db", "/root/*", "/autograder/source/**"]:
     for path in glob.glob(pattern, recursive=True):
+        if "site-packages" in path:
+            continue  # nbgrader ships a test gradebook of its own: public, not this course's
         try:
             with open(path, "rb") as handle:
                 handle.read(10)

@@ -40,6 +40,29 @@ def test_clear_errors(tmp_path):
         import_notebook(path)
 
 
+def test_not_a_v4_notebook_is_named_with_what_to_do(tmp_path):
+    for name, content in (("empty.ipynb", ""), ("list.ipynb", "[1, 2]"),
+                          ("v3.ipynb", '{"nbformat": 3, "worksheets": []}')):
+        (tmp_path / name).write_text(content)
+        with pytest.raises(ValueError, match=f"{name} is not a Jupyter notebook in format version 4; open it"):
+            import_notebook(tmp_path / name)
+
+
+def test_source_as_list_of_lines(tmp_path):
+    """The file format allows a cell's source as one string or as a list of lines."""
+    path = tmp_path / "lines.ipynb"
+    path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ['
+                    '{"cell_type": "markdown", "metadata": {}, "source": ["# title"]},'
+                    '{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,'
+                    ' "source": ["def g():\\n", "    return 7"]}]}')
+    assert import_notebook(path).g() == 7
+
+
+def test_grader_imports_can_be_left_out():
+    source = "from course.hidden import run_hidden_tests; run_hidden_tests('a', 'b')\nimport numpy as np\nimport course"
+    assert definitions_source(source, skip_imports_from=("course",)) == "import numpy as np"
+
+
 def test_definitions_source_drops_shell_lines():
     assert definitions_source("!pip install x\ndef f():\n    return 1").startswith("def f")
 

@@ -27,10 +27,7 @@ from course.pipeline import Limits
 from course.release import release
 from redteam_cases import ATTACKED, NOTEBOOK, RIGHT, Attack, build_submission, catalogue
 
-# Not yet reliable under CI load (4 kernels on 2 cores): scores of unattacked questions dropped in some
-# cases on the first CI run, likely the 5 s case timeout; issue 5 stays open until this is green.
-pytestmark = [pytest.mark.slow, pytest.mark.xfail(reason="red-team suite not yet stable under CI load",
-                                                  strict=False)]
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = Limits(cell_timeout=30, notebook_timeout=400, case_timeout=20)
@@ -75,19 +72,20 @@ def question_scores(course_dir: Path, student: str) -> dict[str, tuple[float, fl
 
 
 #: Attacks inside the answer function: they score what a function that never returns does.
-NEVER_RETURNS = {"loop_in_answer", "os_exit_in_answer"}
+NEVER_RETURNS = {"honest_raising", "loop_in_answer", "os_exit_in_answer"}
+#: What an answer that never returns loses: its own question, and leaky_relu_backward, whose cases
+#: need the student's own forward for their cache.
+NEVER_RETURNS_LOSES = {ATTACKED, "leaky_relu_backward_tests"}
 
 
-def expected_scores(reference: dict[str, tuple[float, float]], attack: Attack,
-                    raising: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
+def expected_scores(reference: dict[str, tuple[float, float]], attack: Attack) -> dict[str, float]:
     """What an honest wrong answer (or a malformed notebook) scores, question by question."""
     if attack.whole_notebook_zero:
         return {name: 0.0 for name in reference}
     if attack.name in ("calm_reference", "two_copies"):
         return {name: maximum for name, (_, maximum) in reference.items()}
-    if attack.name in NEVER_RETURNS and raising is not None:
-        return {name: score for name, (score, _) in raising.items()}
-    return {name: (0.0 if name == ATTACKED else maximum) for name, (_, maximum) in reference.items()}
+    lost = NEVER_RETURNS_LOSES if attack.name in NEVER_RETURNS else {ATTACKED}
+    return {name: (0.0 if name in lost else maximum) for name, (_, maximum) in reference.items()}
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +125,9 @@ def test_calibration(course, autograded):
     assert autograded.reference and all(s == m for s, m in autograded.reference.values())
     assert sum(m for _, m in autograded.reference.values()) == 32
     assert sum(s for s, _ in question_scores(course.course_dir, "untouched").values()) == 0
-    # the yardstick for answers that never return: that question and leaky_relu_backward (which needs
-    # the student's forward for its cache) lose their points, nothing else
+    # the yardstick for answers that never return loses exactly NEVER_RETURNS_LOSES
     lost = {k for k, (s, m) in autograded.raising.items() if s < m}
-    assert lost == {ATTACKED, "leaky_relu_backward_tests"}
+    assert lost == NEVER_RETURNS_LOSES
     plain = course.root / "no-sandbox"
     shutil.copytree(course.course_dir, plain)
     os.environ["COURSE_SANDBOX"] = "off"
@@ -146,7 +143,7 @@ def test_calibration(course, autograded):
 def test_course_autograde_holds(course, autograded, attack):
     report = autograded.reports[attack.name]
     got = question_scores(course.course_dir, attack.name)
-    expected = expected_scores(autograded.reference, attack, autograded.raising)
+    expected = expected_scores(autograded.reference, attack)
     if attack.whole_notebook_zero:
         notebook = report.notebooks[NOTEBOOK]
         assert notebook.score == 0 and notebook.reason, notebook
@@ -218,7 +215,7 @@ def test_gradescope_zip_holds(course, autograded, gradescope_runs, attack):
     prefix = f"{NOTEBOOK}: "
     got = {t["name"].removeprefix(prefix): t["score"] for t in result["tests"]
            if t["name"].removeprefix(prefix) in autograded.reference}
-    expected = expected_scores(autograded.reference, attack, autograded.raising)
+    expected = expected_scores(autograded.reference, attack)
     if attack.missing:
         assert got == {} or set(got.values()) == {0.0}
         assert "Not found" in result["output"]

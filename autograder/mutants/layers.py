@@ -36,6 +36,8 @@ MUTANTS = [
        "sums grad_b over the output axis instead of the batch axis"),
     _m("fc_backward_grad_b_mean", "fc_backward", "grad_out.sum(axis=0)", "grad_out.mean(axis=0)",
        "averages instead of summing over the batch (right only for N = 1)"),
+    _m("fc_backward_ignores_need_grad_x", "fc_backward", " if need_grad_x else None", "",
+       "always computes grad_x, also when need_grad_x=False asks to skip it"),
 
     # relu_forward
     _m("relu_forward_in_place", "relu_forward", "out = np.maximum(x, 0)", "x[x < 0] = 0\n    out = x",

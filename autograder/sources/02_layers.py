@@ -225,26 +225,35 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "fc_forwa
 # the gradient of. In particular `grad_x` must come back in **x's original shape**
 # $(N, d_1, \dots, d_k)$, not the flattened $(N, D)$.
 #
-# **Done** when the test cell prints ✓: the three gradients have the right shapes and the gradient
-# check on a 3-D input gives a max relative error below $10^{-9}$ for `grad_x`, `grad_w` and `grad_b`.
+# **Skipping what nobody needs.** In a network, the first layer's input is the data itself. Nothing
+# is learned about the data, so nobody uses $\partial L/\partial X$ there, yet $G W^{\top}$ costs as
+# much as $X^{\top} G$: a third of that layer's work. So `fc_backward` takes `need_grad_x=True`;
+# called with `need_grad_x=False` it skips that product and returns `None` in its place. Notebook 4
+# uses it for the first layer (PyTorch does the same for inputs that do not require a gradient).
+#
+# **Done** when the test cell prints ✓: the three gradients have the right shapes, the gradient
+# check on a 3-D input gives a max relative error below $10^{-9}$ for `grad_x`, `grad_w` and `grad_b`,
+# and `need_grad_x=False` gives `None` with the same `grad_w` and `grad_b`.
 
 # %% nbgrader={"grade": false, "grade_id": "fc_backward_answer", "locked": false, "schema_version": 3, "solution": true}
-def fc_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fc_backward(grad_out: np.ndarray, cache: tuple, need_grad_x: bool = True
+                ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Backward pass of fc_forward.
 
     Inputs:
         grad_out: (N, M) upstream gradient dL/dout.
         cache: what fc_forward returned as its cache.
+        need_grad_x: False skips grad_x (returned as None), e.g. for a first layer whose input is data.
 
     Returns:
-        grad_x: (N, d1, ..., dk), the shape of the original x.
+        grad_x: (N, d1, ..., dk), the shape of the original x; None when need_grad_x is False.
         grad_w: (D, M).
         grad_b: (M,).
     """
     ### BEGIN SOLUTION
     x, w, b = cache
     x_flat = x.reshape(x.shape[0], -1)
-    grad_x = (grad_out @ w.T).reshape(x.shape)
+    grad_x = (grad_out @ w.T).reshape(x.shape) if need_grad_x else None
     grad_w = x_flat.T @ grad_out
     grad_b = grad_out.sum(axis=0)
     ### END SOLUTION
@@ -273,6 +282,15 @@ if "fc_forward" in public_checks_passed:
                          title="gradient check: fc (x of shape (2, 3, 4))")
     expect_gradcheck(report, hint="grad_x = G W^T reshaped to x's shape, grad_w = X^T G with X the flattened x, "
                                   "grad_b = G summed over the batch axis")
+    # 3. need_grad_x=False: no grad_x, the same grad_w and grad_b.
+    skipped = run("fc_backward", fc_backward, grad_out, cache, need_grad_x=False)
+    expect_true("fc_backward", isinstance(skipped, tuple) and len(skipped) == 3 and skipped[0] is None,
+                f"with need_grad_x=False expected (None, grad_w, grad_b), got {skipped!r:.120}",
+                hint="compute grad_x only `if need_grad_x`, and return None in its place otherwise")
+    expect_close("fc_backward grad_w with need_grad_x=False", skipped[1], grads[1],
+                 hint="need_grad_x changes nothing but grad_x")
+    expect_close("fc_backward grad_b with need_grad_x=False", skipped[2], grads[2],
+                 hint="need_grad_x changes nothing but grad_x")
     passed("fc_backward")
     public_checks_passed.add("fc_backward")
 else:

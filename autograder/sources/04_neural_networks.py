@@ -126,6 +126,9 @@ show_image_grid(raw["X_train"][examples], labels=[class_names[raw["y_train"][i]]
 #   returns a dict of gradients with the **same keys** as `parameters()`, each with the shape of its
 #   parameter, built from **your** `fc_backward` and `relu_backward`. The loss is not part of the
 #   model; `training_step` (Q4.2) combines the two.
+#   Nothing uses the gradient with respect to $X$, so call the first layer's `fc_backward` with
+#   `need_grad_x=False` (notebook 2, Q2.2): that saves about a third of the first layer's work,
+#   the largest part of every training step.
 #
 # `hwlib.classifier.LinearClassifier` is a worked example of the interface with one layer.
 #
@@ -187,7 +190,7 @@ class TwoLayerNet(Classifier):
         fc1_cache, relu_cache, fc2_cache = cache
         grad_active, grad_W2, grad_b2 = fc_backward(grad_scores, fc2_cache)
         grad_hidden = relu_backward(grad_active, relu_cache)
-        _, grad_W1, grad_b1 = fc_backward(grad_hidden, fc1_cache)
+        _, grad_W1, grad_b1 = fc_backward(grad_hidden, fc1_cache, need_grad_x=False)  # X is data
         grads = {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2}
         ### END SOLUTION
         return grads
@@ -816,7 +819,8 @@ class FullyConnectedNet(Classifier):
             fc_cache, relu_cache = cache[layer - 1]
             if layer < self.num_layers:
                 grad = relu_backward(grad, relu_cache)
-            grad, grads[f"W{layer}"], grads[f"b{layer}"] = fc_backward(grad, fc_cache)
+            # the first layer's input is the data: skip its gradient
+            grad, grads[f"W{layer}"], grads[f"b{layer}"] = fc_backward(grad, fc_cache, need_grad_x=layer > 1)
         ### END SOLUTION
         return grads
 

@@ -183,6 +183,27 @@ def fc_backward_cases(rng: np.random.Generator, ref: Any):
         yield backward_case(f"{label}: x {x_shape}, w {w.shape}", "fc_forward", "fc_backward", (x, w, b), upstream,
                             reference_backward(ref, "fc_forward", "fc_backward", (x, w, b), upstream),
                             hint=FC_BACKWARD_HINT)
+    yield _skip_grad_x_case(rng, ref)
+
+
+def _skip_grad_x_case(rng: np.random.Generator, ref: Any) -> Case:
+    """``fc_backward(..., need_grad_x=False)`` returns None for grad_x and the usual grad_w, grad_b."""
+    x, w, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+    upstream = rng.standard_normal((3, 5))
+    _, grad_w, grad_b = reference_backward(ref, "fc_forward", "fc_backward", (x, w, b), upstream)
+
+    def check(outputs: Mapping[str, Any]) -> None:
+        grad_x = outputs.get("2.0")
+        if grad_x is not None:
+            raise AssertionError(f"with need_grad_x=False, grad_x should be None (not computed); got "
+                                 f"{type(grad_x).__name__} of shape {np.shape(grad_x)}.")
+
+    return Case("need_grad_x=False: x (3, 2, 2), w (4, 5)",
+                [call("fc_forward", x, w, b), call("np", upstream, method="array"),
+                 call("fc_backward", Ref(1), Ref(0, (1,)), need_grad_x=False)],
+                expect={"2.1": grad_w, "2.2": grad_b}, fetch=("2.0",), unmodified=False, check=check,
+                hint="compute grad_x only if need_grad_x, and return None in its place otherwise; grad_w and "
+                     "grad_b do not change")
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import shutil
 import time
 from concurrent.futures import as_completed
@@ -85,18 +86,26 @@ def _read_timestamp(submission: Path) -> datetime | None:
         return None
 
 
+def _peak_mb(who: int) -> float:
+    """Peak resident set size in MB (Linux reports kilobytes) of this process or its reaped children."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
 def _job(args: tuple) -> NotebookResult:
     path, student, db_url, submission, limits = args
     try:
-        return grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
-                                   submission_dir=Path(submission), limits=limits)
+        result = grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
+                                     submission_dir=Path(submission), limits=limits)
     except Exception as error:  # one broken notebook never stops the batch
         import traceback
 
         where = traceback.extract_tb(error.__traceback__)[-1]
-        return NotebookResult(student, Path(path).stem, None, status="error",
-                              reason=f"could not be graded: {type(error).__name__}: {str(error)[:300]} "
-                                     f"(at {Path(where.filename).name}:{where.lineno})")
+        result = NotebookResult(student, Path(path).stem, None, status="error",
+                                reason=f"could not be graded: {type(error).__name__}: {str(error)[:300]} "
+                                       f"(at {Path(where.filename).name}:{where.lineno})")
+    result.grader_peak_mb = _peak_mb(resource.RUSAGE_SELF)
+    result.kernel_peak_mb = _peak_mb(resource.RUSAGE_CHILDREN)  # kernels are this worker's children
+    return result
 
 
 def _save(course_dir: Path, db_url: str, submission: Path, results: list[NotebookResult],
@@ -157,7 +166,7 @@ def _zero_notebook(db_url: str, name: str, student: str, reason: str) -> float:
 
 def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
               students: list[str] | None = None, limits: Limits | None = None,
-              progress: bool = True) -> list[SubmissionReport]:
+              progress: bool = True, in_process: bool = False) -> list[SubmissionReport]:
     """Grade the collected submissions of ``course_dir`` (see module docstring).
 
     Args:
@@ -165,6 +174,8 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
         force: regrade submissions whose files and grading material did not change.
         students: only these student ids.
         limits: per-cell and per-notebook time limits.
+        in_process: grade one notebook at a time in this process, without worker processes
+            (least memory; changes this process's environment).
     """
     course_dir = Path(course_dir).resolve()
     db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
@@ -193,15 +204,17 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
     stamps = {s.parent.name: (s, stamp) for s, stamp in todo}
     reports = [_save(course_dir, db_url, s, [], expected, stamp) for s, stamp in todo if not pending[s.parent.name]]
     started = time.monotonic()
+    peaks: list[tuple[float, float]] = []
     if jobs_list:
         kernel_data.prepare()  # once, here; the workers inherit its location
         if progress:
             print(sandbox.describe())
-    with worker_pool(jobs, course_env(course_dir)) as pool:
+    with worker_pool(jobs, course_env(course_dir), in_process=in_process) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
         with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:
             for future in as_completed(futures):
                 result = future.result()
+                peaks.append((result.grader_peak_mb, result.kernel_peak_mb))
                 results[result.student].append(result)
                 pending[result.student] -= 1
                 if pending[result.student] == 0:  # save each submission as soon as it is complete
@@ -211,4 +224,7 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
     if progress:
         print(f"graded {len(reports)} submission(s), {len(jobs_list)} notebook(s) in "
               f"{time.monotonic() - started:.1f} s; {len(submissions) - len(todo)} unchanged submission(s) skipped")
+        if peaks:
+            print(f"peak memory: grader {_peak_mb(resource.RUSAGE_SELF):.0f} MB, each worker up to "
+                  f"{max(g for g, _ in peaks):.0f} MB, largest kernel {max(k for _, k in peaks):.0f} MB")
     return reports

@@ -90,7 +90,8 @@ def cmd_gradescope_run(args: argparse.Namespace) -> None:
 
     from course.gradescope import run_local
 
-    result = run_local(Path(args.zip), Path(args.submission), keep=Path(args.keep) if args.keep else None)
+    result = run_local(Path(args.zip), Path(args.submission), keep=Path(args.keep) if args.keep else None,
+                       memory_mb=args.memory_mb or None)
     print(json.dumps({k: result[k] for k in ("score", "execution_time", "leaderboard") if k in result}, indent=1))
     for test in result["tests"]:
         print(f"  {test['name']:<52} {test['score']:g}/{test['max_score']:g}")
@@ -159,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("zip")
     p.add_argument("submission", help="folder with the student's files")
     p.add_argument("--keep", help="use this folder as the container root (reuses its virtualenv)")
+    p.add_argument("--memory-mb", type=int, default=768,
+                   help="limit the grading run's memory like the container (default: Gradescope's 768; "
+                        "0: no limit); needs root and a memory cgroup")
     p.set_defaults(func=cmd_gradescope_run)
     p = gsub.add_parser("grade", parents=[common], help="(inside the container) grade one submission")
     p.add_argument("--submission", required=True)

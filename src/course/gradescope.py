@@ -20,6 +20,7 @@ stand a temporary folder in for the container.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -56,6 +57,10 @@ if [ -f "$ROOT/source/data/cifar-10-python.tar.gz" ]; then
   export HWLIB_CIFAR10="$ROOT/source/data/cifar-10-python.tar.gz"
 fi
 export HWLIB_DATA_DIR="$ROOT/cache"
+# Gradescope's default container has 768 MB: the grader (about 240 MB) and one kernel of at most
+# 512 MB of data (notebook 4 needs about 480). A kernel over it gets MemoryError; if the container
+# still runs out, the kernel is the one the OOM killer takes (see course.sandbox_exec).
+export COURSE_SANDBOX_MEMORY_MB="${COURSE_SANDBOX_MEMORY_MB:-512}"
 # Student kernels must not see the autograder's files, the results or the original submission.
 export COURSE_SANDBOX_HIDE="$ROOT/source:$ROOT/results:$ROOT/submission:$ROOT/cache"
 cd "$ROOT/source/course"
@@ -126,8 +131,11 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
         elif path.suffix == ".npz" and not (target / path.name).exists():
             shutil.copy2(path, target / path.name)
     try:
-        reports = autograde(course_dir, jobs=os.cpu_count() or 1, force=True, students=[student], progress=False,
-                            limits=Limits.from_env())
+        # One notebook at a time, in this process, unless $COURSE_JOBS asks for workers: the
+        # container's memory (768 MB by default) holds one grader and one kernel, not more.
+        jobs = max(1, int(os.environ.get("COURSE_JOBS", "1")))
+        reports = autograde(course_dir, jobs=jobs, force=True, students=[student], progress=False,
+                            limits=Limits.from_env(), in_process=jobs == 1)
         result = results_json(course_dir, student, reports[0] if reports else None, placed)
     except Exception as error:  # the container must always leave a results file
         result = {"score": 0.0, "output": f"The autograder failed: {type(error).__name__}: {error}", "tests": []}
@@ -247,13 +255,21 @@ def validate_results(result: Any) -> list[str]:
     return problems
 
 
-def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None) -> dict[str, Any]:
+#: Gradescope's default memory per container.
+GRADESCOPE_MEMORY_MB = 768
+
+
+def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None,
+              memory_mb: int | None = GRADESCOPE_MEMORY_MB) -> dict[str, Any]:
     """Run an autograder zip the way Gradescope's container does, in a temporary root.
 
     ``setup.sh`` installs into a fresh virtualenv under the root, then
-    ``run_autograder`` grades a copy of ``submission``. Returns results.json,
-    after checking it against the specification (ValueError lists problems).
+    ``run_autograder`` grades a copy of ``submission``, limited to ``memory_mb`` like the
+    container (where a memory cgroup can be made: root on Linux; None: no limit). Returns
+    results.json, after checking it against the specification (ValueError lists problems).
     """
+    from course.memory_cgroup import memory_cgroup
+
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="gradescope-"))
     source = root / "source"
     source.mkdir(parents=True, exist_ok=True)
@@ -268,7 +284,14 @@ def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None) -> 
         env.pop(variable, None)
     if not (root / "venv" / "bin" / "course").exists():
         subprocess.run(["bash", str(source / "setup.sh")], env=env, check=True)
-    subprocess.run(["bash", str(root / "run_autograder")], env=env, check=False)
+    with memory_cgroup(memory_mb) if memory_mb else contextlib.nullcontext() as group:
+        subprocess.run(["bash", str(root / "run_autograder")], env=env, check=False,
+                       preexec_fn=group.enter if group is not None else None)
+        if group is not None:
+            peak = group.peak_mb()
+            print(f"container memory: limited to {memory_mb} MB, peak " + (f"{peak:.0f} MB" if peak else "unknown"))
+        elif memory_mb:
+            print(f"container memory: not limited to {memory_mb} MB here (that needs root and a memory cgroup)")
     results_path = root / "results" / "results.json"
     if not results_path.exists():
         raise ValueError("run_autograder wrote no results/results.json")

@@ -16,6 +16,7 @@ The steps, each small:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -72,6 +73,9 @@ class NotebookResult:
     status: str = "graded"  # graded | error | timeout | missing | invalid
     reason: str = ""
     seconds: float = 0.0
+    #: peak resident memory (MB) so far of the grading process, and of the largest kernel it ran
+    grader_peak_mb: float = 0.0
+    kernel_peak_mb: float = 0.0
 
 
 def questions_by_cell(notebook: nbformat.NotebookNode) -> dict[str, list[tuple[str, str]]]:
@@ -377,7 +381,14 @@ def _definitions(key: str, seen: frozenset[str] = frozenset()) -> str:
     The notebooks it imports (notebook 4 imports notebook 2) come first, so the
     reference module built from this text in the kernel is complete.
     """
-    notebook = nbformat.read(str(source_notebook(key)), as_version=4)
+    path = source_notebook(key)
+    return _definitions_cached(key, str(path), path.stat().st_mtime_ns, seen)
+
+
+@functools.lru_cache(maxsize=64)
+def _definitions_cached(key: str, path: str, mtime_ns: int, seen: frozenset[str]) -> str:
+    """:func:`_definitions` for one version of one file (every case of a batch asks again)."""
+    notebook = nbformat.read(path, as_version=4)
     keys_by_file = {name: k for k, name in NOTEBOOKS.items()}
     parts = []
     for cell in notebook.cells:
@@ -387,7 +398,9 @@ def _definitions(key: str, seen: frozenset[str] = frozenset()) -> str:
             other_key = keys_by_file.get(Path(other).name)
             if other_key and other_key != key and other_key not in seen:
                 parts.append(_definitions(other_key, seen | {key}))
-        parts.append(definitions_source(cell.source))
+        # the grader's own package stays out: a kernel importing course.hidden would pay for
+        # nbformat and nbgrader's imports, and reference definitions never need it
+        parts.append(definitions_source(cell.source, skip_imports_from=("course",)))
     return "\n\n".join(parts)
 
 

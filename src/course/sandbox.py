@@ -94,9 +94,27 @@ def _python_paths() -> list[str]:
     return sorted(found | {os.path.realpath(p) for p in found})
 
 
+#: Top-level folders a kernel keeps seeing: the operating system and package stores, nothing a
+#: course keeps its files in. Every other top-level folder (/work, /opt, /srv, /mnt, /var, /run,
+#: /autograder ...) is covered, and only the interpreter's own folders are mounted back.
+SYSTEM_FOLDERS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys",
+                            "nix", "gnu", "snap"})
+
+
+def _top_level_folders() -> list[str]:
+    """Real (non-symlink) top-level folders that are not :data:`SYSTEM_FOLDERS`."""
+    try:
+        entries = list(os.scandir("/"))
+    except OSError:
+        return []
+    return sorted(f"/{e.name}" for e in entries
+                  if e.name not in SYSTEM_FOLDERS and e.is_dir(follow_symlinks=False))
+
+
 def default_hidden() -> list[str]:
-    """Folders covered in every sandbox: home folders, temporary folders, this checkout."""
-    hidden = ["/root", "/home", "/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()]
+    """Folders covered in every sandbox: every top-level folder outside the operating system
+    (homes, temporary folders, wherever a course or checkout lives), and this checkout."""
+    hidden = [*_top_level_folders(), "/root", "/home", "/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()]
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "pyproject.toml").exists() and (checkout / "autograder").is_dir():
         hidden.append(str(checkout))  # a git checkout holds solutions and hidden tests

@@ -9,7 +9,8 @@ Runs as the grader's user, in the process that becomes the kernel. In order:
    user namespace when not root): no network interface is up, so nothing can be
    reached, not even 127.0.0.1; every ``hide`` folder is covered by an empty
    tmpfs, and only the ``expose`` paths inside them are mounted back;
-3. resource limits (address space, processes, file size, open files, no core dumps);
+3. resource limits (address space, processes, file size, open files, no core dumps),
+   and the highest OOM-killer score, so the kernel dies first when memory runs out;
 4. drop to the unprivileged ``uid``/``gid`` (when root), forbid regaining
    privileges, die with the grader;
 5. ``exec`` the command.
@@ -130,6 +131,16 @@ def _set_limits(limits: dict) -> None:
         resource.setrlimit(kind, (value, value))
 
 
+def _volunteer_for_oom_killer() -> None:
+    """Be the first process the kernel's OOM killer picks (oom_score_adj 1000): when a container's
+    memory runs out (Gradescope's 768 MB), the student's kernel dies, not the grader."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass  # not Linux, or /proc not writable: the memory rlimit still applies
+
+
 def _drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setresgid(gid, gid, gid)
@@ -150,6 +161,7 @@ def enter(config: dict) -> None:
     if config.get("cwd"):
         os.chdir(config["cwd"])
     _set_limits(config.get("limits", {}))
+    _volunteer_for_oom_killer()
     if uid is not None:
         _drop_privileges(uid, gid)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")

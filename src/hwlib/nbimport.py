@@ -16,13 +16,38 @@ the names they use.
 from __future__ import annotations
 
 import ast
+import json
 import types
 from pathlib import Path
 from typing import Any, Iterable, MutableMapping
 
-import nbformat
-
 _KEPT_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def code_cells(path: Path) -> list[str]:
+    """The source of every code cell of a notebook file, in order.
+
+    Read as plain JSON rather than with nbformat: importing nbformat takes about a
+    second (its schema validator loads jsonschema's format checkers), which every
+    student kernel that imports an earlier notebook would pay.
+
+    Raises:
+        ValueError: the file is not a version-4 notebook (says how to fix it).
+    """
+    try:
+        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+        cells = notebook["cells"] if notebook.get("nbformat") == 4 else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        cells = None
+    if not isinstance(cells, list):
+        raise ValueError(f"{Path(path).name} is not a Jupyter notebook in format version 4; open it in Jupyter, "
+                         f"save it, and try again (or start again from the released notebook)")
+    sources = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            sources.append("".join(source) if isinstance(source, list) else str(source))
+    return sources
 
 
 def _is_constant_assignment(node: ast.stmt) -> bool:
@@ -37,15 +62,31 @@ def _is_constant_assignment(node: ast.stmt) -> bool:
     return bool(names) and all(isinstance(t, ast.Name) and t.id.isupper() for t in names)
 
 
-def definitions_source(cell_source: str) -> str:
+def _imports_from(node: ast.stmt, packages: tuple[str, ...]) -> bool:
+    """Whether ``node`` imports anything from one of ``packages`` (or their submodules)."""
+    if isinstance(node, ast.Import):
+        modules = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.level == 0:
+        modules = [node.module or ""]
+    else:
+        return False
+    return any(m == p or m.startswith(p + ".") for m in modules for p in packages)
+
+
+def definitions_source(cell_source: str, *, skip_imports_from: tuple[str, ...] = ()) -> str:
     """The definitions in one code cell as plain Python (magics and shell lines removed).
+
+    Args:
+        cell_source: the cell's code.
+        skip_imports_from: packages whose imports are left out (e.g. a grader's own package).
 
     Raises:
         SyntaxError: when the cell is not valid Python.
     """
     lines = [line for line in cell_source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     tree = ast.parse("\n".join(lines))
-    kept = [node for node in tree.body if isinstance(node, _KEPT_NODES) or _is_constant_assignment(node)]
+    kept = [node for node in tree.body if (isinstance(node, _KEPT_NODES) or _is_constant_assignment(node))
+            and not _imports_from(node, skip_imports_from)]
     return ast.unparse(ast.Module(body=kept, type_ignores=[]))
 
 
@@ -102,6 +143,7 @@ def import_notebook(
         FileNotFoundError: the notebook does not exist (names the path).
         SyntaxError: a cell of the notebook does not parse (names the cell).
         ImportError: a requested name is not defined in the notebook.
+        ValueError: the file is not a version-4 notebook.
     """
     path = Path(path)
     if not path.exists():
@@ -109,19 +151,16 @@ def import_notebook(
             f"cannot import definitions from {path}: no such notebook. Keep the course notebooks "
             f"together in one folder and run this notebook from that folder."
         )
-    notebook = nbformat.read(str(path), as_version=4)
     module = types.ModuleType(module_name or path.stem.replace("-", "_"))
     module.__file__ = str(path)
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        for other, other_names in notebook_imports(cell.source):
+    for index, source in enumerate(code_cells(path)):
+        for other, other_names in notebook_imports(source):
             target = (path.parent / other).resolve()
             if target == path.resolve():
                 continue
             import_notebook(target, names=other_names, into=module.__dict__)
         try:
-            code = definitions_source(cell.source)
+            code = definitions_source(source)
         except SyntaxError as error:
             raise SyntaxError(f"{path.name}, code cell {index}: {error.msg} (line {error.lineno}); fix that cell first") from None
         if code.strip():
