@@ -130,3 +130,26 @@ def test_thread_environment_sets_every_blas_variable() -> None:
     script = _load_script()
     env = script.thread_environment(3)
     assert all(env[name] == "3" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
+
+
+AUTOGRADE_SCRIPT = SCRIPT.parent / "autograde_throughput.py"
+
+
+@pytest.mark.slow
+def test_autograde_benchmark_runs_all_three_graders(tmp_path: Path) -> None:
+    """Two submissions of one notebook: the table, the speed-up, the sandbox overhead and peak memory."""
+    completed = subprocess.run(
+        [sys.executable, str(AUTOGRADE_SCRIPT), "--students", "2", "--notebooks", "03_affine_fitting.ipynb",
+         "--keep", str(tmp_path / "kept")],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    out = completed.stdout
+    rows = re.findall(r"^(nbgrader autograde \(stock\)|course autograde --jobs 2(?:, no sandbox)?)\s+([\d.]+)\s+"
+                      r"([\d.]+)\s+(\d+)$", out, flags=re.MULTILINE)
+    assert [r[0] for r in rows] == ["nbgrader autograde (stock)", "course autograde --jobs 2",
+                                    "course autograde --jobs 2, no sandbox"], out
+    assert all(float(r[1]) > 0 and int(r[3]) > 0 for r in rows)
+    assert re.search(r"speed-up over stock nbgrader: [\d.]+x; scores identical: yes", out), out
+    assert re.search(r"sandbox overhead: [+-][\d.]+ s per submission .*identical: yes", out), out
+    assert re.search(r"peak memory: grader \d+ MB, each worker up to \d+ MB, largest kernel \d+ MB", out), out
+    assert (tmp_path / "kept" / "stock" / "gradebook.db").exists()

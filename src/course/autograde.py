@@ -93,6 +93,9 @@ def _peak_mb(who: int) -> float:
 
 def _job(args: tuple) -> NotebookResult:
     path, student, db_url, submission, limits = args
+    if limits.deadline is not None and time.monotonic() >= limits.deadline:
+        return NotebookResult(student, Path(path).stem, None, status="timeout",
+                              reason="not graded: the submission used up its time budget in its other notebooks")
     try:
         result = grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
                                      submission_dir=Path(submission), limits=limits)

@@ -21,6 +21,7 @@ stand a temporary folder in for the container.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -134,8 +135,12 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
         # One notebook at a time, in this process, unless $COURSE_JOBS asks for workers: the
         # container's memory (768 MB by default) holds one grader and one kernel, not more.
         jobs = max(1, int(os.environ.get("COURSE_JOBS", "1")))
+        # Gradescope stops the container after 10 minutes by default: stop grading in time to
+        # write results.json, with a reason for whatever did not run.
+        budget = float(os.environ.get("COURSE_SUBMISSION_TIMEOUT", SUBMISSION_TIMEOUT))
+        limits = dataclasses.replace(Limits.from_env(), deadline=started + budget)
         reports = autograde(course_dir, jobs=jobs, force=True, students=[student], progress=False,
-                            limits=Limits.from_env(), in_process=jobs == 1)
+                            limits=limits, in_process=jobs == 1)
         result = results_json(course_dir, student, reports[0] if reports else None, placed)
     except Exception as error:  # the container must always leave a results file
         result = {"score": 0.0, "output": f"The autograder failed: {type(error).__name__}: {error}", "tests": []}
@@ -257,6 +262,8 @@ def validate_results(result: Any) -> list[str]:
 
 #: Gradescope's default memory per container.
 GRADESCOPE_MEMORY_MB = 768
+#: Seconds of grading per submission inside the container (Gradescope's default limit is 600).
+SUBMISSION_TIMEOUT = 500
 
 
 def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None,

@@ -221,6 +221,12 @@ class KernelSession:
             self.client = None
         self.sandbox.kill_leftovers()
 
+    def set_cell_timeout(self, seconds: int) -> None:
+        """The time limit of the next cells (a notebook or submission budget running out shortens it)."""
+        self.cell_timeout = seconds
+        if self.client is not None:
+            self.client.timeout = seconds
+
     def run(self, index: int) -> CellOutcome:
         """Execute cell ``index`` of the notebook, then make sure the guard ran."""
         assert self.client is not None, "start() first"
