@@ -7,7 +7,7 @@ import time
 import nbformat
 import pytest
 
-from course.autograde import _job
+from course.autograde import _job, submission_started
 from course.pipeline import Limits, executed
 from course.sandbox import Sandbox
 
@@ -38,5 +38,21 @@ def test_the_deadline_shortens_cells_and_stops_the_notebook():
 
 def test_a_notebook_after_the_deadline_is_not_started(tmp_path):
     limits = Limits(deadline=time.monotonic() - 1)
-    result = _job((str(tmp_path / "02_layers.ipynb"), "ada", "sqlite:///unused.db", str(tmp_path), limits))
+    result = _job((str(tmp_path / "02_layers.ipynb"), "ada", "sqlite:///unused.db", str(tmp_path), limits, None))
     assert result.status == "timeout" and "time budget" in result.reason and result.notebook is None
+
+
+def test_the_submission_budget_counts_from_its_first_notebook(tmp_path):
+    starts = tmp_path / "starts"
+    starts.mkdir()
+    first = submission_started(starts, "ada")
+    time.sleep(0.05)
+    assert submission_started(starts, "ada") == first  # every later notebook (any worker) sees the same start
+    assert submission_started(starts, "bob") > first
+    assert sorted(p.name for p in starts.iterdir()) == ["ada", "bob"]
+    # ada's first notebook started an hour ago: with a 30-minute budget her next one is not graded
+    (starts / "ada").write_text(repr(time.monotonic() - 3600))
+    job = (str(tmp_path / "03_affine_fitting.ipynb"), "ada", "sqlite:///unused.db", str(tmp_path),
+           Limits(submission_timeout=1800), str(starts))
+    result = _job(job)
+    assert result.status == "timeout" and "time budget" in result.reason

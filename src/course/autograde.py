@@ -9,10 +9,13 @@ row: a notebook that could not be graded scores 0 with the reason recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 import resource
 import shutil
+import tempfile
 import time
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
@@ -91,8 +94,27 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def submission_started(folder: Path, student: str) -> float:
+    """When ``student``'s first notebook started grading (``time.monotonic()``), shared by every
+    worker through a file in ``folder``: the first caller records now, the others read it."""
+    stamp = folder / student
+    if not stamp.exists():
+        draft = folder / f".{student}.{os.getpid()}"
+        draft.write_text(repr(time.monotonic()))
+        try:
+            os.link(draft, stamp)  # atomic: fails if another worker was first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return float(stamp.read_text())
+
+
 def _job(args: tuple) -> NotebookResult:
-    path, student, db_url, submission, limits = args
+    path, student, db_url, submission, limits, starts = args
+    if limits.submission_timeout is not None and starts is not None:
+        end = submission_started(Path(starts), student) + limits.submission_timeout
+        limits = dataclasses.replace(limits, deadline=min(end, limits.deadline or end))
     if limits.deadline is not None and time.monotonic() >= limits.deadline:
         return NotebookResult(student, Path(path).stem, None, status="timeout",
                               reason="not graded: the submission used up its time budget in its other notebooks")
@@ -195,11 +217,12 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
             continue
         todo.append((submission, stamp))
     jobs_list = []
+    starts = tempfile.mkdtemp(prefix="course-submission-starts-")  # see submission_started
     for submission, _ in todo:
         for name in expected:
             path = submission / f"{name}.ipynb"
             if path.exists():
-                jobs_list.append((str(path), submission.parent.name, db_url, str(submission), limits))
+                jobs_list.append((str(path), submission.parent.name, db_url, str(submission), limits, starts))
     results: dict[str, list[NotebookResult]] = {s.parent.name: [] for s, _ in todo}
     pending = {s.parent.name: 0 for s, _ in todo}
     for job in jobs_list:
@@ -224,6 +247,7 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
                     submission, stamp = stamps[result.student]
                     reports.append(_save(course_dir, db_url, submission, results[result.student], expected, stamp))
                 bar.update(1)
+    shutil.rmtree(starts, ignore_errors=True)
     if progress:
         print(f"graded {len(reports)} submission(s), {len(jobs_list)} notebook(s) in "
               f"{time.monotonic() - started:.1f} s; {len(submissions) - len(todo)} unchanged submission(s) skipped")

@@ -50,7 +50,8 @@ def cmd_autograde(args: argparse.Namespace) -> None:
     from course.pipeline import Limits
 
     reports = autograde(_course_dir(args), jobs=args.jobs, force=args.force, students=args.student,
-                        limits=Limits(args.cell_timeout, args.notebook_timeout))
+                        limits=Limits(args.cell_timeout, args.notebook_timeout,
+                                      submission_timeout=args.submission_timeout or None))
     for report in sorted(reports, key=lambda r: r.student):
         problems = [f"{n}: {r.reason}" for n, r in report.notebooks.items() if r.status != "graded"]
         print(f"  {report.student:<16} {report.score:g} autograded points" + (f"  ({'; '.join(problems)})" if problems else ""))
@@ -136,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook")
+    p.add_argument("--submission-timeout", type=int, default=1800,
+                   help="seconds per submission, from its first notebook on (0: no limit)")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")

@@ -51,14 +51,17 @@ MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 class Limits:
     """Execution limits for one notebook.
 
-    ``deadline`` (a ``time.monotonic()`` value, the same clock in every process of the
-    machine) ends the whole submission's grading: Gradescope stops a container after
-    10 minutes, and results.json must be written before that.
+    ``submission_timeout`` bounds a whole submission, counted from the start of its
+    first notebook; ``deadline`` (a ``time.monotonic()`` value, the same clock in
+    every process of the machine) is where that ends for the notebook at hand, or
+    an absolute end set by the caller (Gradescope stops a container after 10
+    minutes, and results.json must be written before that).
     """
 
     cell_timeout: int = 120
     notebook_timeout: int = 600
     case_timeout: float = 20.0
+    submission_timeout: int | None = 1800
     deadline: float | None = None
 
     def seconds_left(self, started: float) -> float:
@@ -75,10 +78,12 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> "Limits":
-        """Defaults, overridden by ``$COURSE_CELL_TIMEOUT``, ``$COURSE_NOTEBOOK_TIMEOUT``, ``$COURSE_CASE_TIMEOUT``."""
+        """Defaults, overridden by ``$COURSE_CELL_TIMEOUT``, ``$COURSE_NOTEBOOK_TIMEOUT``,
+        ``$COURSE_CASE_TIMEOUT`` and ``$COURSE_SUBMISSION_TIMEOUT``."""
         return cls(int(os.environ.get("COURSE_CELL_TIMEOUT", cls.cell_timeout)),
                    int(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", cls.notebook_timeout)),
-                   float(os.environ.get("COURSE_CASE_TIMEOUT", cls.case_timeout)))
+                   float(os.environ.get("COURSE_CASE_TIMEOUT", cls.case_timeout)),
+                   int(os.environ.get("COURSE_SUBMISSION_TIMEOUT", cls.submission_timeout)))
 
 
 @dataclass
