@@ -114,7 +114,7 @@ def _job(args: tuple) -> NotebookResult:
     path, student, db_url, submission, limits, starts = args
     if limits.submission_timeout is not None and starts is not None:
         end = submission_started(Path(starts), student) + limits.submission_timeout
-        limits = dataclasses.replace(limits, deadline=min(end, limits.deadline or end))
+        limits = dataclasses.replace(limits, deadline=end if limits.deadline is None else min(end, limits.deadline))
     if limits.deadline is not None and time.monotonic() >= limits.deadline:
         return NotebookResult(student, Path(path).stem, None, status="timeout",
                               reason="not graded: the submission used up its time budget in its other notebooks")
@@ -217,7 +217,8 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
             continue
         todo.append((submission, stamp))
     jobs_list = []
-    starts = tempfile.mkdtemp(prefix="course-submission-starts-")  # see submission_started
+    starts_dir = tempfile.TemporaryDirectory(prefix="course-submission-starts-")  # see submission_started
+    starts = starts_dir.name
     for submission, _ in todo:
         for name in expected:
             path = submission / f"{name}.ipynb"
@@ -235,7 +236,7 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
         kernel_data.prepare()  # once, here; the workers inherit its location
         if progress:
             print(sandbox.describe())
-    with worker_pool(jobs, course_env(course_dir), in_process=in_process) as pool:
+    with starts_dir, worker_pool(jobs, course_env(course_dir), in_process=in_process) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
         with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:
             for future in as_completed(futures):
@@ -247,7 +248,6 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
                     submission, stamp = stamps[result.student]
                     reports.append(_save(course_dir, db_url, submission, results[result.student], expected, stamp))
                 bar.update(1)
-    shutil.rmtree(starts, ignore_errors=True)
     if progress:
         print(f"graded {len(reports)} submission(s), {len(jobs_list)} notebook(s) in "
               f"{time.monotonic() - started:.1f} s; {len(submissions) - len(todo)} unchanged submission(s) skipped")

@@ -62,6 +62,9 @@ export HWLIB_DATA_DIR="$ROOT/cache"
 # 512 MB of data (notebook 4 needs about 480). A kernel over it gets MemoryError; if the container
 # still runs out, the kernel is the one the OOM killer takes (see course.sandbox_exec).
 export COURSE_SANDBOX_MEMORY_MB="${COURSE_SANDBOX_MEMORY_MB:-512}"
+# Gradescope stops a container after 600 s by default: grading stops at 500 s, so results.json
+# is written, with a reason for whatever did not run.
+export COURSE_SUBMISSION_TIMEOUT="${COURSE_SUBMISSION_TIMEOUT:-500}"
 # Student kernels must not see the autograder's files, the results or the original submission.
 export COURSE_SANDBOX_HIDE="$ROOT/source:$ROOT/results:$ROOT/submission:$ROOT/cache"
 cd "$ROOT/source/course"
@@ -136,9 +139,10 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
         # container's memory (768 MB by default) holds one grader and one kernel, not more.
         jobs = max(1, int(os.environ.get("COURSE_JOBS", "1")))
         # Gradescope stops the container after 10 minutes by default: stop grading in time to
-        # write results.json, with a reason for whatever did not run.
-        budget = float(os.environ.get("COURSE_SUBMISSION_TIMEOUT", SUBMISSION_TIMEOUT))
-        limits = dataclasses.replace(Limits.from_env(), deadline=started + budget)
+        # write results.json (run_autograder sets $COURSE_SUBMISSION_TIMEOUT), counted from now.
+        limits = Limits.from_env()
+        if limits.submission_timeout is not None:
+            limits = dataclasses.replace(limits, deadline=started + limits.submission_timeout)
         reports = autograde(course_dir, jobs=jobs, force=True, students=[student], progress=False,
                             limits=limits, in_process=jobs == 1)
         result = results_json(course_dir, student, reports[0] if reports else None, placed)
@@ -262,8 +266,6 @@ def validate_results(result: Any) -> list[str]:
 
 #: Gradescope's default memory per container.
 GRADESCOPE_MEMORY_MB = 768
-#: Seconds of grading per submission inside the container (Gradescope's default limit is 600).
-SUBMISSION_TIMEOUT = 500
 
 
 def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None,

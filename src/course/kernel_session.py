@@ -272,15 +272,13 @@ class KernelSession:
         """Run grader code as a temporary last cell (removed afterwards, outputs and all)."""
         self.notebook.cells.append(nbformat.v4.new_code_cell(source))
         saved = self.cell_timeout
-        if timeout is not None and self.client is not None:
-            self.client.timeout = self.cell_timeout = timeout
+        if timeout is not None:
+            self.set_cell_timeout(timeout)
         try:
             return self.run(len(self.notebook.cells) - 1)
         finally:
             self.notebook.cells.pop()
-            if self.client is not None:
-                self.client.timeout = saved
-            self.cell_timeout = saved
+            self.set_cell_timeout(saved)
 
 
 def _error_output(name: str, message: str) -> nbformat.NotebookNode:

@@ -28,7 +28,6 @@ class MemoryCgroup:
     """One cgroup: put processes in with :meth:`enter` (e.g. as ``preexec_fn``), read the peak."""
 
     path: Path
-    limit_mb: int
     version: int
 
     def enter(self) -> None:
@@ -42,16 +41,6 @@ class MemoryCgroup:
             return int((self.path / name).read_text()) / 2**20
         except (OSError, ValueError):
             return None
-
-    def oom_kills(self) -> int:
-        """How many processes the OOM killer took in this cgroup (v2 only; 0 when unknown)."""
-        try:
-            for line in (self.path / "memory.events").read_text().splitlines():
-                if line.startswith("oom_kill "):
-                    return int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return 0
 
 
 def _parent() -> tuple[Path, int] | None:
@@ -84,7 +73,7 @@ def memory_cgroup(limit_mb: int) -> Iterator[MemoryCgroup | None]:
                 (path / "memory.max").write_text(limit)
                 with contextlib.suppress(OSError):
                     (path / "memory.swap.max").write_text("0")
-            group = MemoryCgroup(path, limit_mb, version)
+            group = MemoryCgroup(path, version)
         except OSError:
             with contextlib.suppress(OSError):
                 path.rmdir()
