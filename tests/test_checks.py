@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hwlib.checks import CheckFailed, describe, expect_close, expect_gradcheck, expect_true, passed, run
 from hwlib.gradcheck import CheckRow, GradCheckReport
@@ -66,3 +68,26 @@ def test_expect_true_gradcheck_and_passed(capsys):
 def test_describe_is_short_for_big_arrays():
     text = describe(np.zeros((100, 100)))
     assert "shape (100, 100)" in text and len(text) < 400
+
+
+@pytest.mark.parametrize("got", [0.0, 1.0, -1e9, np.inf])
+def test_expect_close_nan_expected_fails_for_any_number(got):
+    with pytest.raises(CheckFailed, match="values differ"):
+        expect_close("out", np.array([1.0, got]), np.array([1.0, np.nan]))
+
+
+def test_expect_close_nan_and_inf_expected_where_they_are():
+    expect_close("out", np.array([np.nan, np.inf, -np.inf, 2.0]), np.array([np.nan, np.inf, -np.inf, 2.0]))
+    expect_close("scalar", float("nan"), float("nan"))
+    with pytest.raises(CheckFailed, match="values differ"):
+        expect_close("out", np.array([-np.inf]), np.array([np.inf]))
+    with pytest.raises(CheckFailed, match="values differ"):
+        expect_close("scalar", 3.0, float("nan"))
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=1, max_size=5))
+def test_expect_close_never_passes_a_number_for_nan(values):
+    expected = np.array(values, dtype=np.float64)
+    expected[0] = np.nan
+    with pytest.raises(CheckFailed):
+        expect_close("out", np.array(values, dtype=np.float64), expected)

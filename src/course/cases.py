@@ -82,6 +82,11 @@ class Case:
         followup: when the case itself passes, called with its outputs to make
             further cases (e.g. calls whose arity was just learned); the case
             passes only if they all pass too. Runs in the trusted process.
+        dependency, isolated: when the case fails, ``dependency`` (a case of the
+            question this one builds on, e.g. the forward pass that makes a
+            backward pass's cache) is run; if it fails too, the verdict is that of
+            ``isolated`` instead (the same check with the reference dependency), so
+            one mistake costs points once.
     """
 
     name: str
@@ -97,6 +102,8 @@ class Case:
     no_warnings: bool = False
     source_of: str | None = None
     followup: Callable[[Mapping[str, Any]], list["Case"]] | None = None
+    dependency: "Case | None" = None
+    isolated: "Case | None" = None
 
     @property
     def output_paths(self) -> list[str]:
@@ -291,6 +298,7 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
     """
     runs = execute(cases)
     messages: list[str | None] = [evaluate(c, r) for c, r in zip(cases, runs)]
+    _isolate_dependencies(cases, messages, execute)
     frontier = [(i, c, r) for i, (c, r) in enumerate(zip(cases, runs))]
     for _ in range(MAX_FOLLOWUP_ROUNDS):
         batch: list[tuple[int, Case]] = []
@@ -310,6 +318,18 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
                 messages[index] = message
             frontier.append((index, extra, run))
     return messages
+
+
+def _isolate_dependencies(cases: list[Case], messages: list[str | None], execute: Executor) -> None:
+    """Re-judge failed cases whose dependency fails as well by their ``isolated`` version."""
+    failed = [i for i, c in enumerate(cases) if messages[i] is not None and c.dependency and c.isolated]
+    if not failed:
+        return
+    dependency_runs = execute([cases[i].dependency for i in failed])  # type: ignore[misc]
+    broken = [i for i, r in zip(failed, dependency_runs) if evaluate(cases[i].dependency, r) is not None]  # type: ignore[arg-type]
+    if broken:
+        for i, run in zip(broken, execute([cases[i].isolated for i in broken])):  # type: ignore[misc]
+            messages[i] = evaluate(cases[i].isolated, run)  # type: ignore[arg-type]
 
 
 def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None) -> Executor:

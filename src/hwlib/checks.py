@@ -119,10 +119,14 @@ def expect_close(name: str, got: Any, expected: Any, *, inputs: Mapping[str, Any
     if got_arr.shape != expected_arr.shape:
         fail(f"{name}: wrong shape {got_arr.shape}, expected {expected_arr.shape}.", inputs=inputs,
              expected=expected, got=got, hint=hint or "check which axes you sum over or reshape")
-    if not np.all(np.isfinite(got_arr)) and np.all(np.isfinite(expected_arr)):
+    if np.any(~np.isfinite(got_arr) & np.isfinite(expected_arr)):
         fail(f"{name}: the result contains nan or inf.", inputs=inputs, expected=expected, got=got, hint=hint)
-    diff = np.abs(got_arr - expected_arr)
-    bad = diff > atol + rtol * np.abs(expected_arr)
+    # nan is expected only where nan is wanted, and +-inf must match exactly (a nan expected value
+    # would otherwise make every comparison False and let any number pass)
+    bad = ~np.isclose(got_arr, expected_arr, atol=atol, rtol=rtol, equal_nan=True)
+    with np.errstate(invalid="ignore"):
+        diff = np.where(bad, np.abs(got_arr - expected_arr), 0.0)
+    diff = np.where(np.isnan(diff), np.inf, diff)
     if np.any(bad):
         where = np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), bad.shape) if bad.ndim else ()
         detail = f"largest difference {float(np.max(diff)):.3g}" + (f" at index {tuple(int(i) for i in where)}" if where else "")
