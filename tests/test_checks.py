@@ -91,3 +91,47 @@ def test_expect_close_never_passes_a_number_for_nan(values):
     expected[0] = np.nan
     with pytest.raises(CheckFailed):
         expect_close("out", np.array(values, dtype=np.float64), expected)
+
+
+class _Liar(np.ndarray):
+    """An answer that claims to equal everything (stock nbgrader grades it in the student's process)."""
+
+    def __array_function__(self, func, types, args, kwargs):
+        return True
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return np.zeros(1)
+
+    def __eq__(self, other):
+        return True
+
+    def __repr__(self):
+        raise RuntimeError("no")
+
+
+def test_an_ndarray_subclass_is_compared_and_described_as_plain_data():
+    liar = np.array([0.0, 2.0]).view(_Liar)
+    with pytest.raises(CheckFailed) as info:
+        expect_close("leaky_relu_forward output", liar, np.array([-0.01, 2.0]), inputs={"x": liar})
+    assert "values differ" in str(info.value) and "largest difference 0.01" in str(info.value)
+    expect_close("same values", liar, np.array([0.0, 2.0]))
+    assert "array of shape (2,)" in describe(liar)
+
+
+def test_hidden_cases_grade_an_ndarray_subclass_answer_normally(monkeypatch):
+    """Under stock nbgrader the hidden block runs in the kernel: it must end in a plain failure
+    (the cell scores 0 like any wrong answer), not crash while describing the answer."""
+    from pathlib import Path
+
+    from course.hidden import run_hidden_tests
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("COURSE_AUTOGRADER_DIR", str(root / "autograder"))
+    monkeypatch.setenv("COURSE_SOURCE_DIR", str(root / "notebooks"))
+
+    def leaky_relu_forward(x, negative_slope=0.01):
+        return np.maximum(x, 0.0).view(_Liar), (x, negative_slope)
+
+    with pytest.raises(AssertionError) as info:
+        run_hidden_tests("layers", "leaky_relu_forward", {"leaky_relu_forward": leaky_relu_forward, "np": np})
+    assert "values differ" in str(info.value) and type(info.value) in (AssertionError, CheckFailed)
