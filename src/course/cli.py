@@ -47,11 +47,11 @@ def cmd_collect(args: argparse.Namespace) -> None:
 
 def cmd_autograde(args: argparse.Namespace) -> None:
     from course.autograde import autograde
-    from course.pipeline import Limits
+    from course.pipeline import Limits, no_limit_if_zero
 
     reports = autograde(_course_dir(args), jobs=args.jobs, force=args.force, students=args.student,
                         limits=Limits(args.cell_timeout, args.notebook_timeout,
-                                      submission_timeout=args.submission_timeout or None))
+                                      submission_timeout=no_limit_if_zero(args.submission_timeout)))
     for report in sorted(reports, key=lambda r: r.student):
         problems = [f"{n}: {r.reason}" for n, r in report.notebooks.items() if r.status != "graded"]
         print(f"  {report.student:<16} {report.score:g} autograded points" + (f"  ({'; '.join(problems)})" if problems else ""))

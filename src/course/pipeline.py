@@ -22,14 +22,14 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 import nbformat
 from nbgrader import utils as nbutils
 
-from course import kernel_data, probe
+from course import calibration, kernel_data, probe
 from course.cases import Case, Execution, run_cases
 from course.grading import GRADING_ENV
 from course.kernel_session import KernelSession
@@ -47,15 +47,30 @@ MAX_OUTPUT = 20_000
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 
 
+#: Own-time budgets per notebook (seconds, see :mod:`course.calibration`): (largest cell, whole
+#: notebook with its hidden cases). About 4-10x what the reference solution takes (1-2 s per cell,
+#: 5-7 s per notebook; notebook 4: training cells of 3-5 s, 14 s in all), with room for slower but
+#: legitimate answers (a heavier training recipe). An endless loop or sleep costs at most its cell's
+#: budget, and a notebook of them at most the notebook's, instead of the 120/600 s upper limits.
+NOTEBOOK_BUDGETS: dict[str, tuple[int, int]] = {
+    "01_computational_graphs": (15, 90), "02_layers": (15, 90), "03_affine_fitting": (20, 90),
+    "04_neural_networks": (60, 240), "05_convolution": (20, 90), "06_class_visualization": (30, 120),
+}
+
+
 @dataclass
 class Limits:
     """Execution limits for one notebook.
 
-    ``submission_timeout`` bounds a whole submission, counted from the start of its
-    first notebook; ``deadline`` (a ``time.monotonic()`` value, the same clock in
-    every process of the machine) is where that ends for the notebook at hand, or
-    an absolute end set by the caller (Gradescope stops a container after 10
-    minutes, and results.json must be written before that).
+    ``cell_timeout`` and ``notebook_timeout`` are *own time* of the kernel (wall time minus
+    waiting for a core, :class:`course.calibration.KernelClock`) and ``case_timeout`` is CPU
+    time of the kernel, so a busy machine does not change them; :meth:`calibrated` scales all
+    three by the machine's speed. ``submission_timeout`` bounds a whole submission, counted from
+    the start of its first notebook; ``deadline`` (a ``time.monotonic()`` value, the same clock
+    in every process of the machine) is where that ends for the notebook at hand, or an absolute
+    end set by the caller (Gradescope stops a container after 10 minutes, and results.json must
+    be written before that). Those two are wall time: when the kernel spent a large part of it
+    waiting for a core, running out of it is reported as the grader's problem (``grader_slow``).
     """
 
     cell_timeout: int = 120
@@ -64,11 +79,25 @@ class Limits:
     submission_timeout: int | None = 1800
     deadline: float | None = None
 
-    def seconds_left(self, started: float) -> float:
-        """What is left of the notebook's time (started at ``started``) and of the deadline."""
+    def for_notebook(self, name: str) -> "Limits":
+        """These limits capped by the notebook's own-time budget (:data:`NOTEBOOK_BUDGETS`) and
+        scaled by the machine's speed (:func:`course.calibration.speed_factor`)."""
+        cell, notebook = NOTEBOOK_BUDGETS.get(name, (self.cell_timeout, self.notebook_timeout))
+        factor = calibration.speed_factor()
+        return replace(self, cell_timeout=math.ceil(min(self.cell_timeout, cell) * factor),
+                       notebook_timeout=math.ceil(min(self.notebook_timeout, notebook) * factor),
+                       case_timeout=self.case_timeout * factor)
+
+    def seconds_left(self, started: float, used: float | None = None) -> float:
+        """What is left of the notebook's time and of the deadline: ``used`` is the own time spent
+        so far (wall time since ``started`` when not given)."""
         now = time.monotonic()
-        left = self.notebook_timeout - (now - started)
+        left = self.notebook_timeout - (now - started if used is None else used)
         return min(left, self.deadline - now) if self.deadline is not None else left
+
+    def wall_left(self) -> float | None:
+        """Wall seconds to the deadline, if there is one."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def out_of_time(self, started: float) -> str:
         """Why no more time is left (call when :meth:`seconds_left` is not positive)."""
@@ -76,14 +105,31 @@ class Limits:
             return "the submission used up its time budget before this point (other cells or notebooks ran long)"
         return f"the notebook ran longer than {self.notebook_timeout} s"
 
+    def stop_status(self, started: float, waited: float) -> tuple[str, str]:
+        """Status and reason once time ran out: the deadline passing while the kernel waited for a
+        core for over a quarter of the time is the machine's fault, not the student's."""
+        reason = self.out_of_time(started)
+        elapsed = time.monotonic() - started
+        if self.deadline is not None and self.deadline - time.monotonic() <= 0 and waited > 0.25 * elapsed:
+            return calibration.GRADER_SLOW, (f"grader too slow, regrade: the kernel waited {waited:.0f} s of "
+                                             f"{elapsed:.0f} s for a processor ({reason})")
+        return "timeout", reason
+
     @classmethod
     def from_env(cls) -> "Limits":
         """Defaults, overridden by ``$COURSE_CELL_TIMEOUT``, ``$COURSE_NOTEBOOK_TIMEOUT``,
-        ``$COURSE_CASE_TIMEOUT`` and ``$COURSE_SUBMISSION_TIMEOUT``."""
+        ``$COURSE_CASE_TIMEOUT`` and ``$COURSE_SUBMISSION_TIMEOUT``; a submission timeout of 0
+        means no limit, as ``course autograde --submission-timeout 0`` does."""
+        submission = int(os.environ.get("COURSE_SUBMISSION_TIMEOUT", cls.submission_timeout))
         return cls(int(os.environ.get("COURSE_CELL_TIMEOUT", cls.cell_timeout)),
                    int(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", cls.notebook_timeout)),
                    float(os.environ.get("COURSE_CASE_TIMEOUT", cls.case_timeout)),
-                   int(os.environ.get("COURSE_SUBMISSION_TIMEOUT", cls.submission_timeout)))
+                   no_limit_if_zero(submission))
+
+
+def no_limit_if_zero(seconds: int | None) -> int | None:
+    """A submission timeout as given by a user: 0 (or less) means no limit, i.e. ``None``."""
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 @dataclass
@@ -94,7 +140,7 @@ class NotebookResult:
     name: str
     notebook: nbformat.NotebookNode | None
     scores: dict[str, tuple[float | None, float]] = field(default_factory=dict)
-    status: str = "graded"  # graded | error | timeout | missing | invalid
+    status: str = "graded"  # graded | error | timeout | missing | invalid | grader_slow
     reason: str = ""
     seconds: float = 0.0
     #: peak resident memory (MB) so far of the grading process, and of the largest kernel it ran
@@ -240,11 +286,12 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 if index in skipped:
                     cell.outputs = [_skip_output(skipped[index])]
                     continue
-                left = limits.seconds_left(started)
+                left = limits.seconds_left(started, session.own_seconds)
                 if left <= 0:
-                    run.status, run.reason = "timeout", limits.out_of_time(started)
+                    run.status, run.reason = limits.stop_status(started, session.waited_seconds)
                     return False
                 session.set_cell_timeout(min(limits.cell_timeout, math.ceil(left)))
+                session.wall_cap = limits.wall_left()
                 original = cell.source
                 if index in reduced:
                     cell.source = definitions_source(original)
@@ -256,6 +303,9 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 if index in reduced:
                     cell.outputs = [_skip_output(f"{reduced[index]}; only its definitions were run"),
                                     *cell.get("outputs", [])]
+                if outcome.status == calibration.GRADER_SLOW:
+                    run.status, run.reason = outcome.status, outcome.detail
+                    return False
                 if outcome.status in ("died", "tampered"):
                     if index in reduced:
                         skipped[index] = outcome.detail
@@ -274,13 +324,17 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
             if not todo:
                 break
             batch = [cases[i] for i in todo]
-            left = limits.seconds_left(started)
+            left = limits.seconds_left(started, session.own_seconds)
             if left <= 0:
-                run.status, run.reason = "timeout", limits.out_of_time(started)
+                run.status, run.reason = limits.stop_status(started, session.waited_seconds)
                 break
+            session.wall_cap = limits.wall_left()
             probe.write_request(sandbox.work, [batch], dict(references_for(batch)), limits.case_timeout)
             outcome = session.run_hidden(probe.KERNEL_SOURCE, timeout=min(
                 int(len(batch) * limits.case_timeout) + limits.cell_timeout, math.ceil(left)))
+            if outcome.status == calibration.GRADER_SLOW:
+                run.status, run.reason = outcome.status, outcome.detail
+                break
             if outcome.status in ("died", "tampered"):
                 last, call_index = probe.read_progress(sandbox.work) or (0, 0)
                 culprit = todo[last] if last < len(todo) else todo[0]
@@ -379,6 +433,7 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
                               reason=f"{path.name} has none of this course's graded cells: it is from another "
                                      f"course or was rebuilt from scratch; start again from the released notebook")
     notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
+    limits = limits.for_notebook(name)
     flat: list[tuple[str, Case]] = [(grade_id, case) for grade_id, calls in _source_questions(name).items()
                                     for key, question in calls for case in build_cases(key, question)]
     # A throwaway copy in the sandbox: the student's other notebooks and files stay
@@ -391,6 +446,9 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
     verdicts: dict[str, list[str | None]] = {}
     for (grade_id, _), message in zip(flat, messages):
         verdicts.setdefault(grade_id, []).append(message)
+    if run.status == calibration.GRADER_SLOW:  # nothing is decided on a run the machine cut short
+        return NotebookResult(student, name, None, status=run.status, reason=run.reason,
+                              seconds=time.monotonic() - started)
     scores = score(notebook, verdicts)
     return NotebookResult(student, name, notebook, scores, run.status, run.reason, time.monotonic() - started)
 

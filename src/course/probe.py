@@ -272,8 +272,8 @@ def __course_probe():
             answer = {"outputs": {}, "modified": [], "warnings": []}
             saved = {name: namespace.get(name) for name in case["use_reference"]}
             results = []
-            previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, float(request.get("case_timeout", 20)))
+            previous_handler = signal.signal(signal.SIGPROF, on_alarm)
+            signal.setitimer(signal.ITIMER_PROF, float(request.get("case_timeout", 20)))  # CPU time of the kernel: load-independent
             try:
                 for name, key in case["use_reference"].items():
                     namespace[name] = getattr(reference(key), name)
@@ -311,7 +311,7 @@ def __course_probe():
             except CaseTimeout:
                 if isinstance(current[0], str):
                     hung.add(current[0])
-                answer["error"] = "stopped after %g s (an endless loop?)" % float(request.get("case_timeout", 20))
+                answer["error"] = "stopped after %g s of computing time (an endless loop?)" % float(request.get("case_timeout", 20))
             except NotImplementedError:
                 answer["error"] = "not implemented yet (the function raises NotImplementedError)"
             except LookupError as error:
@@ -319,8 +319,8 @@ def __course_probe():
             except BaseException as error:  # also SystemExit and KeyboardInterrupt raised by an answer
                 answer["error"] = "raised %s: %s" % (type(error).__name__, error)
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous_handler)
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.signal(signal.SIGPROF, previous_handler)
                 try:
                     _reset()  # undo what the student's code patched (np.allclose, builtins, hooks ...)
                 except Exception:
