@@ -322,14 +322,16 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
 
 def _isolate_dependencies(cases: list[Case], messages: list[str | None], execute: Executor) -> None:
     """Re-judge failed cases whose dependency fails as well by their ``isolated`` version."""
-    failed = [i for i, c in enumerate(cases) if messages[i] is not None and c.dependency and c.isolated]
+    failed = [i for i, c in enumerate(cases)
+              if messages[i] is not None and c.dependency is not None and c.isolated is not None]
     if not failed:
         return
-    dependency_runs = execute([cases[i].dependency for i in failed])  # type: ignore[misc]
-    broken = [i for i, r in zip(failed, dependency_runs) if evaluate(cases[i].dependency, r) is not None]  # type: ignore[arg-type]
+    dependencies = [cases[i].dependency for i in failed]
+    broken = [i for i, d, r in zip(failed, dependencies, execute(dependencies)) if evaluate(d, r) is not None]
+    isolated = [cases[i].isolated for i in broken]
     if broken:
-        for i, run in zip(broken, execute([cases[i].isolated for i in broken])):  # type: ignore[misc]
-            messages[i] = evaluate(cases[i].isolated, run)  # type: ignore[arg-type]
+        for i, case, run in zip(broken, isolated, execute(isolated)):
+            messages[i] = evaluate(case, run)
 
 
 def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None) -> Executor:

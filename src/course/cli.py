@@ -135,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel workers (default: CPU count)")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
-    p.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook")
+    p.add_argument("--cell-timeout", type=int, default=120,
+                   help="own seconds per cell (waits for a busy CPU do not count; capped per notebook)")
+    p.add_argument("--notebook-timeout", type=int, default=600,
+                   help="own seconds per notebook (capped per notebook, see docs/ARCHITECTURE.md)")
     p.add_argument("--submission-timeout", type=int, default=1800,
                    help="seconds per submission, from its first notebook on (0: no limit)")
     p.set_defaults(func=cmd_autograde)

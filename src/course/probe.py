@@ -272,8 +272,9 @@ def __course_probe():
             answer = {"outputs": {}, "modified": [], "warnings": []}
             saved = {name: namespace.get(name) for name in case["use_reference"]}
             results = []
+            # CPU time of the kernel (ITIMER_PROF), not wall time: a busy machine changes nothing
             previous_handler = signal.signal(signal.SIGPROF, on_alarm)
-            signal.setitimer(signal.ITIMER_PROF, float(request.get("case_timeout", 20)))  # CPU time of the kernel: load-independent
+            signal.setitimer(signal.ITIMER_PROF, float(request.get("case_timeout", 20)))
             try:
                 for name, key in case["use_reference"].items():
                     namespace[name] = getattr(reference(key), name)
