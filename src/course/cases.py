@@ -281,6 +281,9 @@ def evaluate(case: Case, run: Execution) -> str | None:
         return str(failure).rstrip()
     except AssertionError as failure:
         return f"{header}: {failure}" + (f"\n  hint: {case.hint}" if case.hint else "")
+    except Exception as error:  # an answer object whose comparison or conversion raises (stock nbgrader)
+        return (f"{header}: what your code returned could not be checked ({type(error).__name__}: "
+                f"{str(error)[:200]}); return plain numbers and numpy arrays")
     return None
 
 
