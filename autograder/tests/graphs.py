@@ -345,7 +345,7 @@ F4_POINT_SEEDS = ((4, 3), (44, 5))
 
 def _f4_parameters(listing: Any) -> list[str]:
     """f4's argument names, from its code listing (``Case.source_of``)."""
-    if not isinstance(listing, dict) or not listing.get("code"):
+    if not isinstance(listing, dict) or not listing.get("defined"):
         raise AssertionError("f4 is not defined as a plain function; define it with `def f4(...)`.")
     params = listing.get("params") or []
     if any(kind in ("VAR_POSITIONAL", "VAR_KEYWORD") for _, kind in params):
