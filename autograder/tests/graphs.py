@@ -506,3 +506,11 @@ def jacobian_of_composition_cases(rng, ref):
         yield Case(f"W1 of shape {W1.shape}, W2 of shape {W2.shape}", [call("jacobian_of_composition", W1, W2)],
                    expect={"0": ref.jacobian_of_composition(W1, W2)},
                    hint="chain rule: J_h = J_g J_f = W2 @ W1, shape (c, a)")
+
+
+#: Questions whose answers return gradients: (function, forward functions it must not call); none may use
+#: hwlib.gradcheck (numeric gradients are for checking, not inside answers).
+ANALYTIC = {name: [(name, ())] for name in (
+    "sigmoid_neuron_primitives", "sigmoid_grad", "sigmoid_neuron_sigma_node", "f1", "f2", "f3", "f5", "f4",
+    "relu_grad", "leaky_relu_grad", "tanh_grad", "gelu_grad", "jacobian_of_linear", "jacobian_of_sum",
+    "jacobian_of_composition")}

@@ -126,6 +126,7 @@ def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
     from course.cases import in_process, run_cases
     from course.hidden import build_cases
     from course.pipeline import questions_by_cell
+    from course.source_checks import SourceIndex
     from hwlib.nbimport import import_notebook
 
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
@@ -137,7 +138,8 @@ def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
         try:
             namespace = import_notebook(path).__dict__
             lost = []
-            executor = in_process(namespace, reference.load)
+            executor = in_process(namespace, reference.load,
+                                  SourceIndex([c.source for c in notebook.cells if c.cell_type == "code"]))
             for grade_id, calls in questions_by_cell(notebook).items():
                 cases = [case for k, question in calls for case in build_cases(k, question)]
                 if any(m is not None for m in run_cases(cases, executor)):

@@ -99,7 +99,13 @@ class SourceIndex:
                 continue
             for node in tree.body:
                 top.append(node)
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if isinstance(node, ast.ClassDef):  # methods are indexed as "Class.method"
+                    for item in node.body:
+                        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                            self.functions[f"{node.name}.{item.name}"] = item
+                            self.texts[f"{node.name}.{item.name}"] = ""
+                    self.rebound.discard(node.name)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self.functions[node.name] = node
                     self.texts[node.name] = ast.get_source_segment("\n".join(
                         line if not line.lstrip().startswith(("%", "!")) else "" for line in text.splitlines()),
@@ -128,9 +134,11 @@ class SourceIndex:
     def describe(self, name: str) -> dict[str, Any]:
         """Plain-data facts about function ``name`` (see the module docstring)."""
         node = self.functions.get(name)
-        if node is None or name in self.rebound:
+        if node is None or name.split(".")[0] in self.rebound:
             return {"defined": False, "text": "", "params": [], "loops": [], "uses": [], "problems": []}
         params = [[a.arg, kind] for attr, kind in _PARAM_KINDS for a in getattr(node.args, attr)]
+        if "." in name and params and params[0][0] in ("self", "cls"):
+            params = params[1:]
         if node.args.vararg:
             params.append([node.args.vararg.arg, "VAR_POSITIONAL"])
         params += [[a.arg, "KEYWORD_ONLY"] for a in node.args.kwonlyargs]
