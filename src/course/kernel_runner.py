@@ -3,10 +3,11 @@
 This module runs in two places, with the same code:
 
 * in the grader's sandboxed kernel, loaded by :func:`bootstrap_source` as module
-  ``__course_runner`` *before any student cell runs* (the package itself is not
-  importable there). Everything it uses (``json``, numpy's npz reader and writer,
-  ``socket``, ``signal``, ``warnings``, ...) is bound when it loads, so a student
-  cell that patches ``json.dumps``, ``np.savez`` or ``dis`` later changes nothing here;
+  ``__course_runner`` *before any student cell runs* (the package itself may not be
+  importable there). Everything it uses (``json``, ``struct``, numpy's buffer
+  functions, ``socket``, ``signal``, ``warnings``, ...) is bound when it loads, so a
+  student cell that patches ``json.dump``, ``np.savez``, ``ast`` or ``dis`` later
+  changes nothing here (it uses no ``dis``, ``inspect`` or ``ast`` at all);
 * in-process (stock nbgrader's hidden-test cell, the fast mutant audit), through
   :func:`course.cases.execute_calls`.
 
@@ -29,7 +30,6 @@ import json
 import signal
 import socket
 import struct
-import time
 import warnings
 from typing import Any, Callable, Mapping, MutableMapping
 
@@ -46,8 +46,7 @@ _is_dataclass, _fields = dataclasses.is_dataclass, dataclasses.fields
 _pack, _unpack = struct.pack, struct.unpack
 _socket, _AF_UNIX, _SOCK_STREAM = socket.socket, socket.AF_UNIX, socket.SOCK_STREAM
 _signal, _setitimer, _SIGALRM, _ITIMER_REAL = signal.signal, signal.setitimer, signal.SIGALRM, signal.ITIMER_REAL
-_monotonic = time.monotonic
-_isinstance, _type, _len, _str, _repr, _getattr, _setattr, _vars = isinstance, type, len, str, repr, getattr, setattr, vars
+_isinstance, _type, _len, _str, _getattr, _vars = isinstance, type, len, str, getattr, vars
 
 #: Largest frame accepted on the probe socket (bytes).
 MAX_FRAME = 1 << 31

@@ -15,8 +15,9 @@ the kernel's folder served by :class:`ProbeServer` in this (trusted) process:
   were after each call, and the warnings seen. The server records the case's
   wall time, measured here, minus the time spent in reference calls.
 
-Everything read from the kernel is JSON plus ``.npz`` loaded with
-``allow_pickle=False``; a missing or malformed answer scores 0.
+Everything read from the kernel is JSON plus raw numeric arrays
+(:func:`course.kernel_runner.unpack`: no pickles, no objects); a missing or
+malformed answer scores 0.
 """
 
 from __future__ import annotations
