@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from queue import Empty
 from time import monotonic
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import nbformat
 import zmq
@@ -125,9 +125,11 @@ class Watchdog(threading.Thread):
     """Interrupts a kernel whose own time (:class:`course.calibration.KernelClock`) passes ``limit``
     seconds during one cell, and kills it when it is still busy :data:`INTERRUPT_GRACE` later."""
 
-    def __init__(self, pid: int | None, clock: KernelClock, limit: float) -> None:
+    def __init__(self, pid: int | None, clock: KernelClock, limit: float,
+                 excluded: Callable[[], float] | None = None) -> None:
         super().__init__(daemon=True)
         self.pid, self.clock, self.limit = pid, clock, limit
+        self.excluded = excluded or (lambda: 0.0)  # the grader's own time while the kernel waits for it
         self.start_reading = clock.read()
         self.interrupted = self.killed = False
         self._done = threading.Event()
@@ -136,7 +138,7 @@ class Watchdog(threading.Thread):
         if not self.pid:
             return
         while not self._done.wait(0.1):
-            used = self.clock.own_since(self.start_reading)
+            used = self.used()
             try:
                 if not self.interrupted and used >= self.limit:
                     self.interrupted = True
@@ -147,6 +149,10 @@ class Watchdog(threading.Thread):
                     return
             except ProcessLookupError:
                 return
+
+    def used(self) -> float:
+        """Own seconds of the kernel since the cell started, without the grader's time."""
+        return max(0.0, self.clock.own_since(self.start_reading) - self.excluded())
 
     def stop(self) -> None:
         self._done.set()
@@ -291,7 +297,7 @@ class KernelSession:
         if self.client is not None:
             self.client.timeout = seconds
 
-    def run(self, index: int) -> CellOutcome:
+    def run(self, index: int, excluded: Callable[[], float] | None = None) -> CellOutcome:
         """Execute cell ``index`` of the notebook, then make sure the guard ran."""
         assert self.client is not None, "start() first"
         cell = self.notebook.cells[index]
@@ -299,7 +305,7 @@ class KernelSession:
         client.last_reply, client.timed_out = None, False
         # The limit is own time (load-independent), enforced by the watchdog; nbclient's wall
         # timeout is only the safety net for a machine so busy that the kernel barely runs.
-        watchdog = Watchdog(self.pid, self.clock, self.cell_timeout)
+        watchdog = Watchdog(self.pid, self.clock, self.cell_timeout, excluded)
         wall = max(WALL_FLOOR, int(self.cell_timeout * WALL_SLACK)) if self.pid else self.cell_timeout
         # a deadline (wall time) that comes first is the submission's budget, not a slow machine
         self._capped = self.wall_cap is not None and self.wall_cap < wall
@@ -309,7 +315,7 @@ class KernelSession:
             outcome = self._execute_cell(cell, index, watchdog)
         finally:
             watchdog.stop()
-            self.own_seconds += self.clock.own_since(watchdog.start_reading)
+            self.own_seconds += watchdog.used()
             self.waited_seconds += self.clock.waited_since(watchdog.start_reading)
             self.sandbox.kill_strays(keep=self.pid)
         return outcome
@@ -357,7 +363,7 @@ class KernelSession:
 
     def _too_slow(self, cell: Any, watchdog: Watchdog) -> CellOutcome:
         """The wall-time safety net struck first: the machine, not the cell, was slow."""
-        own = self.clock.own_since(watchdog.start_reading)
+        own = watchdog.used()
         detail = (f"grader too slow, regrade: a cell got only {own:.0f} s of its {self.cell_timeout} s within "
                   f"{self.client.timeout if self.client else 0} s of wall time (the machine is overloaded)")
         cell.setdefault("outputs", []).append(_error_output("GraderTooSlow", detail))
@@ -376,14 +382,15 @@ class KernelSession:
             pass
         return {}
 
-    def run_hidden(self, source: str, timeout: int | None = None) -> CellOutcome:
+    def run_hidden(self, source: str, timeout: int | None = None,
+                   excluded: Callable[[], float] | None = None) -> CellOutcome:
         """Run grader code as a temporary last cell (removed afterwards, outputs and all)."""
         self.notebook.cells.append(nbformat.v4.new_code_cell(source))
         saved = self.cell_timeout
         if timeout is not None:
             self.set_cell_timeout(timeout)
         try:
-            return self.run(len(self.notebook.cells) - 1)
+            return self.run(len(self.notebook.cells) - 1, excluded)
         finally:
             self.notebook.cells.pop()
             self.set_cell_timeout(saved)
