@@ -15,6 +15,7 @@ call receives an array the case can inspect afterwards: writing into
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -200,8 +201,9 @@ def fc_backward_cases(rng: np.random.Generator, ref: Any):
         yield _fc_backward_case(f"{label}: x {x_shape}, w {w.shape}", (x, w, b), upstream, ref)
     yield _skip_grad_x_case(rng, ref)
     big = (rng.standard_normal((64, 16, 16)), 0.1 * rng.standard_normal((256, 128)), rng.standard_normal(128))
-    yield timed_backward_case("large layer, in time: x (64, 16, 16), w (256, 128)", "fc_forward", "fc_backward",
-                              big, ref, rng, hint=FC_BACKWARD_HINT)
+    timed = timed_backward_case("large layer, in time: x (64, 16, 16), w (256, 128)", "fc_forward", "fc_backward",
+                                big, ref, rng, hint=FC_BACKWARD_HINT)
+    yield _isolated_from_forward(timed, big, ref)
 
 
 def _fc_backward_case(name: str, args: tuple, upstream: np.ndarray, ref: Any) -> Case:
@@ -218,6 +220,17 @@ def _fc_backward_case(name: str, args: tuple, upstream: np.ndarray, ref: Any) ->
                               call("fc_backward", Ref(1), Ref(0, (1,)))],
                              expect={f"2.{i}": value for i, value in enumerate(expected)},
                              use_reference={"fc_forward": "layers"}, unmodified=False, hint=FC_BACKWARD_HINT)
+    return case
+
+
+def _isolated_from_forward(case: Case, args: tuple, ref: Any) -> Case:
+    """``case`` judged again with the reference fc_forward when the student's fails on ``args``."""
+    case.dependency = forward_case(f"fc_forward on {case.name}", "fc_forward", args, ref.fc_forward(*args)[0],
+                                   hint=FLATTEN_HINT)
+    case.isolated = dataclasses.replace(case, name=f"{case.name} (with the reference fc_forward, as yours fails "
+                                                   f"on this x)",
+                                        use_reference={**case.use_reference, "fc_forward": "layers"},
+                                        dependency=None, isolated=None)
     return case
 
 
