@@ -85,7 +85,7 @@ network_problems = notebook4_problems()
 if network_problems:
     print("✗ FullyConnectedNet / training_step / SGDMomentum from notebook 4 do not work yet:\n  "
           + "\n  ".join(network_problems))
-    print("The training cells below wait for them: finish Q4.2, Q4.3 and Q4.6 in notebook 4, save it and rerun "
+    print("The training cells below wait for them: finish Q4.2, Q4.3 and Q4.7 in notebook 4, save it and rerun "
           "this cell. (The autograder retrains your recipes with reference code, so a mistake there costs points "
           "in notebook 4 only.)")
 else:
