@@ -276,3 +276,47 @@ def test_real_test_set_offline(data_cache, monkeypatch):
     assert data["X_train"].shape == (7000, 784) and data["X_val"].shape == (1000, 784)
     assert data["info"] == loaded["info"]
     assert abs(float(data["X_train"].mean())) < 1e-4
+
+
+def test_grading_kernels_get_a_read_only_copy_of_mnist(data_cache, tmp_path, monkeypatch):
+    """course.kernel_data copies the MNIST files next to CIFAR-10 and names them in the kernel's environment."""
+    from course import kernel_data
+
+    cifar = tmp_path / "prepared"
+    (cifar / kernel_data.CIFAR_FOLDER).mkdir(parents=True)
+    arrays = mnist_arrays()
+    monkeypatch.setenv("HWLIB_MNIST", str(write_mnist(tmp_path / "m", {k: v for k, v in arrays.items()
+                                                                        if k.startswith("test")})))
+    files = kernel_data._mnist_files()
+    assert sorted(path.name for path in files) == sorted(f"{NAMES[k]}.gz" for k in ("test_images", "test_labels"))
+
+    monkeypatch.setenv(kernel_data.ENV, str(cifar))  # a folder prepared earlier is reused as it is
+    kernel_data.prepare.cache_clear()
+    try:
+        assert "HWLIB_MNIST" not in kernel_data.kernel_env()
+        (cifar / kernel_data.MNIST_FOLDER).mkdir()
+        env = kernel_data.kernel_env()
+        assert env["HWLIB_MNIST"] == str(cifar / kernel_data.MNIST_FOLDER)
+    finally:
+        kernel_data.prepare.cache_clear()
+
+
+def test_prepare_copies_the_mnist_files(data_cache, tmp_path, monkeypatch):
+    import hwlib.cifar
+    from course import kernel_data
+
+    batches = tmp_path / "cifar" / kernel_data.CIFAR_FOLDER
+    batches.mkdir(parents=True)
+    (batches / "test_batch").write_bytes(b"x")
+    monkeypatch.setattr(hwlib.cifar, "locate_cifar10", lambda: batches)
+    monkeypatch.setenv("HWLIB_MNIST", str(write_mnist(tmp_path / "m", mnist_arrays())))
+    monkeypatch.setenv(kernel_data.ENV, "")  # none prepared yet; restored after the test
+    kernel_data.prepare.cache_clear()
+    try:
+        folder = kernel_data.prepare()
+        copied = folder / kernel_data.MNIST_FOLDER
+        assert sorted(p.name for p in copied.iterdir()) == sorted(f"{name}.gz" for name in NAMES.values())
+        assert kernel_data.kernel_env()["HWLIB_MNIST"] == str(copied)
+        check_loaded(load_mnist(copied, download=False), mnist_arrays())
+    finally:
+        kernel_data.prepare.cache_clear()
