@@ -814,7 +814,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("networks", "overfi
 # ### BEGIN SOLUTION
 # *Model answer* (reference runs on the subset). The overfit recipe (500 images, 200 hidden units, 20
 # epochs, no regularization) reaches 98.6% training accuracy but only 32.6% validation accuracy in
-# its last epoch, while the tuned run (4,170 images) has TUNED_TRAIN training and 44.2% validation accuracy. So the
+# its last epoch, while the tuned run (4,170 images) has about 74% training and 44% validation accuracy. So the
 # overfit network has memorised its 500 images (their particular pixels and noise) rather than
 # learned what makes a car a car: with 600,000 parameters for 500 images it can store each answer.
 # The gap shrinks with more training images (costs training time per epoch), with L2
