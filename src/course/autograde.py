@@ -191,12 +191,12 @@ def _zero_notebook(db_url: str, name: str, student: str, reason: str) -> float:
 
 
 def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None, in_process: bool,
-             cluster: str | None) -> Iterator[NotebookResult]:
+             cluster: str | None, progress: bool = False) -> Iterator[NotebookResult]:
     """Each job's result once, as it finishes: from local worker processes, or from a Dask cluster."""
     if cluster:
         from course.cluster import cluster_results
 
-        yield from cluster_results(cluster, course_dir, jobs_list)
+        yield from cluster_results(cluster, course_dir, jobs_list, say=print if progress else None)
         return
     with worker_pool(jobs, course_env(course_dir), in_process=in_process) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
@@ -261,7 +261,8 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
         if progress and not cluster:
             print(sandbox.describe())
     with starts_dir, ClassProgress(dict(pending), disable=not progress) as bar:
-        for result in _results(jobs_list, course_dir, jobs=jobs, in_process=in_process, cluster=cluster):
+        for result in _results(jobs_list, course_dir, jobs=jobs, in_process=in_process, cluster=cluster,
+                               progress=progress):
             peaks.append((result.grader_peak_mb, result.kernel_peak_mb))
             stage_seconds.append(result.stages)
             results[result.student].append(result)

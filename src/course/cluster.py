@@ -40,7 +40,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -201,10 +201,23 @@ def _register(client: Any, plugin: CoursePlugin) -> None:
         client.register_worker_plugin(plugin, name=PLUGIN_NAME)
 
 
-def cluster_results(address: str, course_dir: Path, jobs: list[tuple], *,
-                    connect_timeout: float = 30) -> Iterator[NotebookResult]:
+def _describe_sandbox() -> str:
+    from course import sandbox
+
+    return sandbox.describe()
+
+
+def worker_sandboxes(client: Any) -> list[str]:
+    """What the sandbox enforces on the cluster's workers: each distinct answer, with how many gave it."""
+    answers = list(client.run(_describe_sandbox).values())
+    return [f"{answers.count(a)} worker(s): {a}" for a in sorted(set(answers))]
+
+
+def cluster_results(address: str, course_dir: Path, jobs: list[tuple], *, connect_timeout: float = 30,
+                    say: Callable[[str], None] | None = None) -> Iterator[NotebookResult]:
     """Grade ``jobs`` (the local runner's tuples: path, student, db_url, submission, limits, starts)
-    on the Dask cluster at ``address``; yield each result once, as it comes back."""
+    on the Dask cluster at ``address``; yield each result once, as it comes back. ``say`` gets the
+    cluster's size and what the sandbox enforces on its workers."""
     from concurrent.futures import CancelledError
 
     from distributed import Client, as_completed
@@ -226,6 +239,10 @@ def cluster_results(address: str, course_dir: Path, jobs: list[tuple], *,
                          f"start one (dask scheduler) or check the address") from None
     with client:
         _register(client, plugin)
+        if say is not None:
+            say(f"cluster {address}: {len(client.scheduler_info()['workers'])} worker(s), run {run}")
+            for line in worker_sandboxes(client):
+                say(line)
         futures = {}
         for index, (path, student, _db_url, submission, limits, _starts) in enumerate(jobs):
             if submission not in packed:

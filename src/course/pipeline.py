@@ -126,6 +126,9 @@ def sanitize(notebook: nbformat.NotebookNode, *, name: str, assignment: str, stu
     from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
                                         OverwriteCells, OverwriteKernelspec)
 
+    from course import nbgrader_speedups
+
+    nbgrader_speedups.install()  # the schema is checked once per process, not once per cell
     resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student, "db_url": db_url}}
     for step in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells()):
         notebook, resources = step.preprocess(notebook, resources)

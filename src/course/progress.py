@@ -8,6 +8,7 @@ Used alike by local and cluster runs.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -25,6 +26,8 @@ class ClassProgress:
                         disable=disable, smoothing=0.1)
         self.complete = 0
         self.in_progress: dict[str, int] = {}  # student -> notebooks back so far (complete ones removed)
+        self.position = 0.0  # submissions done, counting the notebooks back of those under way
+        self.started = time.monotonic()
 
     def notebook_done(self, student: str) -> None:
         """Count one notebook of ``student``."""
@@ -37,13 +40,14 @@ class ClassProgress:
         else:
             self.in_progress[student] = done
         position = self.complete + sum(n / self.expected[s] for s, n in self.in_progress.items())
-        self.bar.update(position - self.bar.n)
-        if self.bar.format_dict["elapsed"] > 0:
-            self.bar.set_postfix_str(f"{self.rate_per_minute():.1f} submissions/min", refresh=False)
+        self.bar.update(position - self.position)
+        self.position = position
+        self.bar.set_postfix_str(f"{self.rate_per_minute():.1f} submissions/min", refresh=False)
 
     def rate_per_minute(self) -> float:
-        elapsed = self.bar.format_dict["elapsed"]
-        return self.bar.n / elapsed * 60 if elapsed > 0 else 0.0
+        """Submissions per minute since the start (the figure shown next to tqdm's ETA)."""
+        elapsed = time.monotonic() - self.started
+        return self.position / elapsed * 60 if elapsed > 0 else 0.0
 
     def __enter__(self) -> "ClassProgress":
         return self
