@@ -36,17 +36,6 @@ def _timed(stage: str, fn):
     return wrapper
 
 
-def _timed_async(stage: str, fn):
-    @functools.wraps(fn)
-    async def wrapper(*args, **kwargs):
-        began = time.perf_counter()
-        try:
-            return await fn(*args, **kwargs)
-        finally:
-            SECONDS[stage] += time.perf_counter() - began
-    return wrapper
-
-
 def install() -> None:
     import nbclient
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -59,10 +48,9 @@ def install() -> None:
     for cls in (pp.SaveAutoGrades, pp.AssignLatePenalties):
         cls.preprocess = _timed("score", cls.preprocess)
     pp.Execute.preprocess = _timed("execute+kernel", pp.Execute.preprocess)
-    nbclient.NotebookClient.async_start_new_kernel = _timed_async(
-        "kernel start", nbclient.NotebookClient.async_start_new_kernel)
-    nbclient.NotebookClient.async_start_new_kernel_client = _timed_async(
-        "kernel start", nbclient.NotebookClient.async_start_new_kernel_client)
+    # nbconvert's ExecutePreprocessor starts its kernel through these synchronous wrappers
+    for name in ("start_new_kernel", "start_new_kernel_client"):
+        setattr(nbclient.NotebookClient, name, _timed("kernel start", getattr(nbclient.NotebookClient, name)))
     FilesWriter.write = _timed("write", FilesWriter.write)
 
 

@@ -27,6 +27,7 @@ Linux namespaces for no network and hidden files); see docs/ARCHITECTURE.md.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -47,7 +48,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from course.paths import ASSIGNMENT
 from course.pipeline import Limits, NotebookResult
 
-#: Name under which the course bundle plugin is registered on the cluster.
+#: Prefix of the name under which a course bundle plugin is registered (then its digest): runs of
+#: different courses, or of changed course files, can share a cluster.
 PLUGIN_NAME = "course-bundle"
 
 #: What a worker unpacks the bundle into, below its own temporary folder.
@@ -111,11 +113,10 @@ def pack_course(course_dir: Path, kernel_data: Path | None) -> bytes:
 class CoursePlugin(WorkerPlugin):
     """Installs one course's read-only inputs on a worker (a fresh folder per worker process)."""
 
-    name = PLUGIN_NAME
-
     def __init__(self, bundle: bytes) -> None:
         self.bundle = bundle
         self.digest = hashlib.sha256(bundle).hexdigest()[:16]
+        self.name = f"{PLUGIN_NAME}-{self.digest}"
         self.folder: Path | None = None
 
     def setup(self, worker: Any) -> None:
@@ -170,11 +171,9 @@ def grade_remote(job: RemoteJob) -> NotebookResult:
     from course.autograde import _job
     from distributed import get_worker
 
-    plugin = get_worker().plugins.get(PLUGIN_NAME)
-    if plugin is None or plugin.folder is None or plugin.digest != job.digest:
-        return NotebookResult(job.student, job.name, None, status="error",
-                              reason="could not be graded: this worker has not got the course's files "
-                                     "(another course's autograde run on the same cluster?)")
+    plugin = get_worker().plugins.get(f"{PLUGIN_NAME}-{job.digest}")
+    if plugin is None or plugin.folder is None:  # registered before any job is submitted: not expected
+        raise RuntimeError("this worker has not got the course's files (its plugin is missing)")
     with _ONE_JOB:
         limits = job.limits
         if limits.submission_timeout is not None:
@@ -196,9 +195,17 @@ def _lost(job: RemoteJob, error: BaseException) -> NotebookResult:
 
 def _register(client: Any, plugin: CoursePlugin) -> None:
     if hasattr(client, "register_plugin"):
-        client.register_plugin(plugin, name=PLUGIN_NAME)
+        client.register_plugin(plugin, name=plugin.name)
     else:  # distributed before 2023.9
-        client.register_worker_plugin(plugin, name=PLUGIN_NAME)
+        client.register_worker_plugin(plugin, name=plugin.name)
+
+
+def _unregister(client: Any, plugin: CoursePlugin) -> None:
+    """Remove the course's files from the workers (each worker deletes its unpacked copy)."""
+    try:
+        client.unregister_worker_plugin(plugin.name)
+    except Exception:  # the cluster is gone or already forgot it: nothing left to clean
+        pass
 
 
 def _describe_sandbox() -> str:
@@ -239,30 +246,35 @@ def cluster_results(address: str, course_dir: Path, jobs: list[tuple], *, connec
                          f"start one (dask scheduler) or check the address") from None
     with client:
         _register(client, plugin)
-        if say is not None:
-            say(f"cluster {address}: {len(client.scheduler_info()['workers'])} worker(s), run {run}")
-            for line in worker_sandboxes(client):
-                say(line)
-        futures = {}
-        for index, (path, student, _db_url, submission, limits, _starts) in enumerate(jobs):
-            if submission not in packed:
-                packed[submission] = zip_folder(Path(submission))
-            job = RemoteJob(run, student, Path(path).stem, packed[submission], limits, plugin.digest)
-            future = client.submit(grade_remote, job, key=f"course-grade-{run}-{student}-{job.name}", pure=False,
-                                   priority=len(jobs) - index)  # earlier submissions first: saved sooner
-            futures[future] = job
-        packed.clear()
-        for future in as_completed(list(futures), loop=client.loop):
-            job = futures.pop(future)
-            try:
-                result = future.result()
-            except KilledWorker as error:  # this notebook took several workers down with it
-                result = _lost(job, error)
-            except (CancelledError, OSError) as error:  # the scheduler went away: stop, keep what is saved
-                raise SystemExit(f"course autograde: lost the Dask cluster at {address} ({type(error).__name__}); "
-                                 f"{len(futures) + 1} notebook(s) not graded; run the same command again to "
-                                 f"grade the rest (finished submissions are saved)") from None
-            except Exception as error:  # the job itself failed outside the pipeline
-                result = _lost(job, error)
-            future.release()
-            yield result
+        futures: dict[Any, RemoteJob] = {}
+        try:
+            if say is not None:
+                say(f"cluster {address}: {len(client.scheduler_info()['workers'])} worker(s), run {run}")
+                for line in worker_sandboxes(client):
+                    say(line)
+            for index, (path, student, _db_url, submission, limits, _starts) in enumerate(jobs):
+                if submission not in packed:
+                    packed[submission] = zip_folder(Path(submission))
+                job = RemoteJob(run, student, Path(path).stem, packed[submission], limits, plugin.digest)
+                future = client.submit(grade_remote, job, key=f"course-grade-{run}-{student}-{job.name}", pure=False,
+                                       priority=len(jobs) - index)  # earlier submissions first: saved sooner
+                futures[future] = job
+            packed.clear()
+            for future in as_completed(list(futures), loop=client.loop):
+                job = futures.pop(future)
+                try:
+                    result = future.result()
+                except KilledWorker as error:  # this notebook took several workers down with it
+                    result = _lost(job, error)
+                except (CancelledError, OSError) as error:  # the scheduler went away: stop, keep what is saved
+                    raise SystemExit(f"course autograde: lost the Dask cluster at {address} ({type(error).__name__}); "
+                                     f"{len(futures) + 1} notebook(s) not graded; run the same command again to "
+                                     f"grade the rest (finished submissions are saved)") from None
+                except Exception as error:  # the job itself failed outside the pipeline
+                    result = _lost(job, error)
+                future.release()
+                yield result
+        finally:  # also when this generator is closed early (Ctrl-C, an error while saving)
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+            _unregister(client, plugin)
