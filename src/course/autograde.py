@@ -194,9 +194,11 @@ def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None, in_p
              cluster: str | None, progress: bool = False) -> Iterator[NotebookResult]:
     """Each job's result once, as it finishes: from local worker processes, or from a Dask cluster."""
     if cluster:
+        from tqdm.auto import tqdm
+
         from course.cluster import cluster_results
 
-        yield from cluster_results(cluster, course_dir, jobs_list, say=print if progress else None)
+        yield from cluster_results(cluster, course_dir, jobs_list, say=tqdm.write if progress else None)
         return
     with worker_pool(jobs, course_env(course_dir), in_process=in_process) as pool:
         futures = [pool.submit(_job, job) for job in jobs_list]
