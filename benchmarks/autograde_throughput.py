@@ -104,11 +104,11 @@ def parse_stages(output: str) -> dict[str, float]:
 
 def stage_table(columns: dict[str, dict[str, float]]) -> list[str]:
     """Seconds per notebook by stage, one column per grader, with totals."""
-    names = list(columns)
-    lines = [f"{'stage (s per notebook)':<24}" + "".join(f"{n:>28}" for n in names)]
+    widths = [max(12, len(name) + 2) for name in columns]
+    lines = [f"{'stage (s per notebook)':<24}" + "".join(f"{n:>{w}}" for n, w in zip(columns, widths))]
     for stage in (*STAGES, "total"):
         values = [sum(c.values()) if stage == "total" else c.get(stage, 0.0) for c in columns.values()]
-        lines.append(f"{stage:<24}" + "".join(f"{v:>28.2f}" for v in values))
+        lines.append(f"{stage:<24}" + "".join(f"{v:>{w}.2f}" for v, w in zip(values, widths)))
     return lines
 
 
