@@ -248,10 +248,10 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 return False
             began = time.monotonic()
             session.start()
-            run.kernel_seconds += time.monotonic() - began
             run.kernel_starts = session.starts
             # the case runner binds what it uses before any student code runs
             loaded = session.run_hidden(kernel_runner.bootstrap_source())
+            run.kernel_seconds += time.monotonic() - began
             if loaded.status != "ok":
                 run.status, run.reason = "error", f"the grading kernel could not be prepared ({loaded.detail})"
                 return False
