@@ -185,3 +185,27 @@ def test_progress_counts_submissions_by_their_notebooks():
             bar.notebook_done("bob")
         assert bar.position == 2 and bar.complete == 2 and not bar.in_progress
         assert bar.rate_per_minute() > 0
+
+
+def test_the_cached_schema_check_accepts_and_rejects_what_nbgrader_does():
+    """course.nbgrader_speedups: the schema is checked once, each cell still fully (same error)."""
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from course import nbgrader_speedups
+
+    schema = MetadataValidator().schema
+    good = {"grade": True, "solution": False, "locked": True, "task": False, "grade_id": "q_tests", "points": 2,
+            "schema_version": 3}
+    bad = {**good, "points": "two"}
+    nbgrader_speedups.validate(good, schema)
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        nbgrader_speedups.validate(bad, schema)
+    with pytest.raises(jsonschema.ValidationError) as stock:
+        jsonschema.validate(bad, schema)
+    assert ours.value.message == stock.value.message
+    nbgrader_speedups.install()
+    from nbgrader.nbgraderformat import common
+
+    assert common.jsonschema.validate is nbgrader_speedups.validate
+    assert common.jsonschema.ValidationError is jsonschema.ValidationError
