@@ -147,6 +147,12 @@ class NotebookResult:
     #: peak resident memory (MB) so far of the grading process, and of the largest kernel it ran
     grader_peak_mb: float = 0.0
     kernel_peak_mb: float = 0.0
+    #: seconds per stage (sanitize, kernel start, execute, probe, score), see :data:`STAGES`
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+#: The stages of grading one notebook, in order ("write" happens in the main process).
+STAGES = ("kernel start", "sanitize", "execute", "probe", "score", "write")
 
 
 def questions_by_cell(notebook: nbformat.NotebookNode) -> dict[str, list[tuple[str, str]]]:
@@ -167,6 +173,9 @@ def sanitize(notebook: nbformat.NotebookNode, *, name: str, assignment: str, stu
     from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
                                         OverwriteCells, OverwriteKernelspec)
 
+    from course import nbgrader_speedups
+
+    nbgrader_speedups.install()  # the schema is checked once per process, not once per cell
     resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student, "db_url": db_url}}
     for step in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells()):
         notebook, resources = step.preprocess(notebook, resources)
@@ -240,6 +249,10 @@ class KernelRun:
     reason: str = ""
     probe: Callable[[list[Case]], list[Execution]] | None = None
     kernel_starts: int = 0
+    #: seconds spent starting kernels (with their hidden set-up), running cells, answering cases
+    kernel_seconds: float = 0.0
+    execute_seconds: float = 0.0
+    probe_seconds: float = 0.0
 
 
 #: Kernel starts allowed per notebook: the first, plus restarts after cells or
@@ -281,10 +294,12 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
             if session.starts >= MAX_KERNEL_STARTS:
                 run.status, run.reason = "error", f"the kernel died {session.starts} times; grading stopped"
                 return False
+            began = time.monotonic()
             session.start()
             run.kernel_starts = session.starts
             # the case runner binds what it uses before any student code runs
             loaded = session.run_hidden(kernel_runner.bootstrap_source())
+            run.kernel_seconds += time.monotonic() - began
             if loaded.status != "ok":
                 run.status, run.reason = "error", f"the grading kernel could not be prepared ({loaded.detail})"
                 return False
@@ -303,10 +318,12 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 original = cell.source
                 if index in reduced:
                     cell.source = definitions_source(original)
+                began = time.monotonic()
                 try:
                     outcome = session.run(index)
                 finally:
                     cell.source = original
+                    run.execute_seconds += time.monotonic() - began
                 _limit_outputs(cell)
                 if index in reduced:
                     cell.outputs = [_skip_output(f"{reduced[index]}; only its definitions were run"),
@@ -326,6 +343,16 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
     failed_cases: dict[int, str] = {}
 
     def probe_cases(cases: list[Case]) -> list[Execution]:
+        began = time.monotonic()
+        try:
+            return _probe_cases(cases)
+        finally:  # a replay after a case killed the kernel counts as kernel start and execute, not twice
+            run.probe_seconds += time.monotonic() - began - (run.kernel_seconds + run.execute_seconds - before[0])
+
+    before = [0.0]
+
+    def _probe_cases(cases: list[Case]) -> list[Execution]:
+        before[0] = run.kernel_seconds + run.execute_seconds
         answers: dict[int, Execution] = {}
         while run.status == "graded":
             todo = [i for i in range(len(cases)) if i not in answers and i not in failed_cases]
@@ -441,15 +468,21 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
                                      f"course or was rebuilt from scratch; start again from the released notebook")
     notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
     limits = limits.for_notebook(name)
+    sanitized = time.monotonic()
     flat: list[tuple[str, Case]] = [(grade_id, case) for grade_id, calls in _source_questions(name).items()
                                     for key, question in calls for case in build_cases(key, question)]
+    cases_built = time.monotonic()
     # A throwaway copy in the sandbox: the student's other notebooks and files stay
     # readable (later notebooks import earlier ones), and nothing written survives.
     with Sandbox(hide=hidden_paths(db_url), read_only=kernel_data.read_only_paths(),
                  env=kernel_data.kernel_env()) as sandbox:
         shutil.copytree(submission_dir, sandbox.work, symlinks=False)
+        copied = time.monotonic()
         with executed(notebook, sandbox, limits, env) as run:
+            executed_at = time.monotonic()
             messages = run_cases([case for _, case in flat], run.probe)
+            probed = time.monotonic()
+    stopped = time.monotonic()
     verdicts: dict[str, list[str | None]] = {}
     for (grade_id, _), message in zip(flat, messages):
         verdicts.setdefault(grade_id, []).append(message)
@@ -457,7 +490,16 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
         return NotebookResult(student, name, None, status=run.status, reason=run.reason,
                               seconds=time.monotonic() - started)
     scores = score(notebook, verdicts)
-    return NotebookResult(student, name, notebook, scores, run.status, run.reason, time.monotonic() - started)
+    finished = time.monotonic()
+    # Wall time per stage; whatever is not kernel start, cells or probe calls (the sandbox, the copy,
+    # building expected values, comparing, stopping the kernel) goes to the stage it belongs with.
+    kernel = run.kernel_seconds + (copied - cases_built) + (stopped - probed)
+    stages = {"sanitize": sanitized - started, "kernel start": kernel, "execute": run.execute_seconds,
+              "probe": run.probe_seconds,
+              "score": (cases_built - sanitized) + (probed - executed_at - run.probe_seconds) + (finished - stopped)}
+    stages["execute"] += max(0.0, (executed_at - copied) - run.kernel_seconds - run.execute_seconds)
+    return NotebookResult(student, name, notebook, scores, run.status, run.reason, finished - started,
+                          stages=stages)
 
 
 def _source_questions(name: str) -> dict[str, list[tuple[str, str]]]:
