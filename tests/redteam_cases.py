@@ -263,7 +263,6 @@ PATCHED_TOOLS = r'''
 import ast, dis, inspect, json, struct, warnings
 dis.get_instructions = lambda *a, **k: iter(())
 inspect.getsource = lambda *a, **k: ""
-inspect.signature = lambda *a, **k: None
 ast.parse = lambda *a, **k: ast.Module(body=[], type_ignores=[])
 ast.walk = lambda *a, **k: iter(())
 json.dump = lambda *a, **k: None
