@@ -147,7 +147,8 @@ def open_notebook(context, server: Server, path: str, ui: str = "lab") -> Page:
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     # the kernel is ready when the toolbar's execution indicator says idle
-    page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'",
+    page.wait_for_function("""() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'
+        || window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'""",
                            timeout=180_000)
     time.sleep(1.0)
     return page
