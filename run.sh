@@ -22,6 +22,11 @@ setup() {
       say "Graphviz not found (install the 'graphviz' package for nicer graphs); using the matplotlib fallback"
     fi
   fi
+  if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (the browser test drives it with Playwright)"
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || say "could not install chromium; the browser test will be skipped"
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     "$PYTHON" -m venv "$VENV"

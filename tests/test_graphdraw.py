@@ -313,3 +313,64 @@ def test_explorer_explains_a_wrong_return_value(shown):
 def test_explorer_rejects_unknown_default(shown):
     with pytest.raises(ValueError, match="'w3'"):
         widgets.sigmoid_neuron_explorer(lambda *args: ({}, {}), toy_graph(), defaults={"w3": 1.0})
+
+
+# -- fitting the output width (issue 12) -----------------------------------------
+
+
+def long_chain() -> CompGraph:
+    return CompGraph("chain").op("×", ["w0", "x0"], "p0").op(
+        "+", ["p0", "w2"], "z").op("−", ["z"], "n").op("exp", ["n"], "e").op("+1", ["e"], "d").op("1/x", ["d"], "f")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_notebook_svg_scales_to_the_column_and_saved_svg_keeps_full_size(backend, tmp_path):
+    import re
+
+    drawing = long_chain().draw({"w0": 1.0, "x0": 5.0}, {"f": 1.0}, backend=backend)
+    full = drawing.to_svg()
+    root = re.search(r"<svg\b[^>]*>", full).group(0)
+    natural = re.search(r'\swidth="([0-9.]+)(pt|px)?"', root)
+    shown = drawing._repr_mimebundle_()["image/svg+xml"]
+    shown_root = re.search(r"<svg\b[^>]*>", shown).group(0)
+    assert 'width="100%"' in shown_root
+    assert f"max-width: {natural.group(1)}{natural.group(2) or 'px'}" in shown_root
+    assert "height: auto" in shown_root and not re.search(r'\sheight="', shown_root)
+    assert "viewBox=" in shown_root
+    assert drawing._repr_svg_() == shown
+    saved = drawing.save(tmp_path / "g.svg").read_text()
+    assert saved == full and 'width="100%"' not in saved
+    assert shown.replace(shown_root, "") == full.replace(root, "")  # only the root tag changes
+
+
+def test_fit_svg_leaves_svgs_without_viewbox_or_plain_width_alone():
+    plain = '<svg width="10pt" height="5pt"><g/></svg>'
+    assert graphdraw.fit_svg_to_width(plain) == plain
+    relative = '<svg width="50%" viewBox="0 0 10 5"><g/></svg>'
+    assert graphdraw.fit_svg_to_width(relative) == relative
+    fitted = graphdraw.fit_svg_to_width('<svg width="10" height="5" viewBox="0 0 10 5" style="x"><g/></svg>')
+    assert fitted == '<svg width="100%" style="max-width: 10px; height: auto" viewBox="0 0 10 5"><g/></svg>'
+
+
+def test_explorer_returns_a_handle_on_the_displayed_widget(monkeypatch):
+    """With a live front end the explorer shows the widget once and returns a handle on it."""
+    import IPython.display
+
+    pytest.importorskip("ipywidgets")
+    monkeypatch.delenv("HWLIB_HEADLESS", raising=False)
+    monkeypatch.setattr(widgets, "has_interactive_frontend", lambda: True)
+    displayed: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kwargs: displayed.extend(objs))
+    drawn: list = []
+
+    def forward_backward(w0, w1, w2, x0, x1):
+        drawn.append(w0)
+        return {"w0": w0}, {"s": 1.0}
+
+    handle = widgets.sigmoid_neuron_explorer(forward_backward, toy_graph())
+    assert isinstance(handle, widgets.Explorer)
+    assert sorted(handle.sliders) == ["w0", "w1", "w2", "x0", "x1"]
+    assert handle.widget in displayed
+    handle.sliders["w0"].value = 2.0  # moving a slider redraws with the new value
+    assert drawn[-1] == 2.0
+    assert handle._ipython_display_() is None and "w0" in repr(handle)

@@ -78,3 +78,19 @@ def test_nested_notebook_imports_are_replayed_relative_to_the_notebook(tmp_path,
     monkeypatch.chdir("/")
     module = import_notebook(tmp_path / "04_net.ipynb", names=["quadruple"])
     assert module.quadruple(1) == 4
+
+
+def test_an_imported_unanswered_stub_names_its_notebook(tmp_path):
+    """hwlib.unanswered reads the other notebook's name from the stub's code (``02_layers.ipynb[cell k]``)."""
+    from hwlib.unanswered import _IMPORTED_CELL, parse_stub_message, stub_message
+
+    stub = f"def fc_forward(x, w, b):\n    raise NotImplementedError({stub_message('Q2.1', 'fc_forward')!r})\n"
+    path = _write(tmp_path, "import math", stub)
+    module = import_notebook(path)
+    with pytest.raises(NotImplementedError) as caught:
+        module.fc_forward(1, 2, 3)
+    frame = caught.tb
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    assert _IMPORTED_CELL.match(frame.tb_frame.f_code.co_filename)["notebook"] == path.name
+    assert parse_stub_message(str(caught.value)).name == "fc_forward"

@@ -38,6 +38,12 @@
 # Rules: numpy only, and never modify an input array in place.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import os, sys
+if "google.colab" in sys.modules:  # Google Colab: mount Drive, install hwlib, work in My Drive/backprop (see README)
+    if not os.environ.get("HWLIB_COLAB_DRIVE"):  # set only by the course's Colab emulation test
+        from google.colab import drive; drive.mount("/content/drive")
+    %run {os.environ.get("HWLIB_COLAB_DRIVE", "/content/drive")}/MyDrive/backprop/colab_setup.py
+import hwlib.unanswered; hwlib.unanswered.install()  # "Qn.m is not answered yet"; Run All goes past those cells
 import time
 from pathlib import Path
 

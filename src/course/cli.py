@@ -35,7 +35,8 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_release(args: argparse.Namespace) -> None:
     from course.release import release
 
-    path = release(_course_dir(args), run_check=not args.skip_execution_check, jobs=args.jobs)
+    path = release(_course_dir(args), run_check=not args.skip_execution_check, jobs=args.jobs,
+                   colab_url=args.colab_url)
     print(f"release ready: {path} (no leaks; every release notebook runs)")
 
 
@@ -125,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", parents=[common], help="generate the student version, leak-check it, bundle it")
     p.add_argument("--skip-execution-check", action="store_true", help="do not execute the release notebooks")
     p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--colab-url", default=None, metavar="GITHUB_FOLDER",
+                   help="GitHub folder holding the release notebooks: the student README gets Open-in-Colab links")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("collect", parents=[common], help="import submissions from an LMS zip or a folder")

@@ -25,6 +25,7 @@ import importlib.util
 import io
 import logging
 import math
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CompGraph", "GraphDrawing", "Op", "format_number"]
+__all__ = ["CompGraph", "GraphDrawing", "Op", "fit_svg_to_width", "format_number"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -382,21 +383,66 @@ class GraphDrawing:
         path.write_bytes(self.render(fmt))
         return path
 
+    def to_fitting_svg(self) -> str:
+        """The SVG shown in notebooks: as wide as its natural size, never wider than the output area.
+
+        The root ``<svg>`` gets ``width="100%"``, its natural width as ``max-width``
+        and a height that follows from its ``viewBox``, so JupyterLab, Notebook 7
+        and Colab shrink a long graph to the column instead of cutting it off.
+        Saved files (:meth:`save`, :meth:`to_svg`) keep the full size.
+        """
+        return fit_svg_to_width(self.to_svg())
+
     def _repr_svg_(self) -> str:
-        return self.to_svg()
+        return self.to_fitting_svg()
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {
-            "image/svg+xml": self.to_svg(),
+            "image/svg+xml": self.to_fitting_svg(),
             "image/png": base64.b64encode(self.to_png()).decode("ascii"),
             "text/plain": repr(self),
         }
 
     def __repr__(self) -> str:
         return f"<GraphDrawing {self.title!r} ({self.backend})>"
+
+
+_SVG_ROOT = re.compile(r"<svg\b[^>]*>", re.DOTALL)
+_SVG_LENGTH = re.compile(r"^\s*([0-9.]+)\s*(pt|px)?\s*$")
+
+
+def _svg_attribute(tag: str, name: str) -> str | None:
+    match = re.search(rf'\s{name}="([^"]*)"', tag)
+    return match.group(1) if match else None
+
+
+def fit_svg_to_width(svg: str) -> str:
+    """Make an SVG scale down to its container's width, keeping its aspect ratio.
+
+    Args:
+        svg: SVG text whose root element has ``width``/``height`` (in pt or px)
+            and a ``viewBox`` (Graphviz and matplotlib write all three).
+
+    Returns:
+        The same SVG with ``width="100%"``, no fixed ``height`` and a style of
+        ``max-width: <natural width>; height: auto``; unchanged when the root has
+        no ``viewBox`` or its width is not a plain length.
+    """
+    root = _SVG_ROOT.search(svg)
+    if root is None:
+        return svg
+    tag = root.group(0)
+    width = _svg_attribute(tag, "width")
+    length = _SVG_LENGTH.match(width or "")
+    if _svg_attribute(tag, "viewBox") is None or length is None:
+        return svg
+    natural = f"{length.group(1)}{length.group(2) or 'px'}"
+    fitted = re.sub(r'\s(width|height|style)="[^"]*"', "", tag)
+    fitted = fitted.replace("<svg", f'<svg width="100%" style="max-width: {natural}; height: auto"', 1)
+    return svg[: root.start()] + fitted + svg[root.end():]
 
 
 class _GraphvizDrawing(GraphDrawing):

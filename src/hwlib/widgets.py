@@ -7,6 +7,7 @@ notebook executed headless neither blocks nor fails.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from hwlib.runtime import has_interactive_frontend
@@ -18,7 +19,29 @@ if TYPE_CHECKING:  # drawing pulls in matplotlib/graphviz; import it only when u
 SliderSpec = tuple[float, float, float, float]
 
 
-def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: SliderSpec) -> None:
+@dataclass
+class Explorer:
+    """Handle on an explorer already shown in the notebook.
+
+    Attributes:
+        widget: the ipywidgets ``interactive`` box (sliders + output area).
+        sliders: slider name -> its ``FloatSlider``; set ``.value`` to redraw.
+
+    Evaluating the handle shows nothing (the widget is on screen already), so a
+    cell that ends with the explorer call shows it once.
+    """
+
+    widget: Any
+    sliders: dict[str, Any] = field(default_factory=dict)
+
+    def _ipython_display_(self) -> None:
+        """Shown already by :func:`explore`; displaying it again would duplicate it."""
+
+    def __repr__(self) -> str:
+        return f"<Explorer with sliders {list(self.sliders)}>"
+
+
+def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: SliderSpec) -> Explorer | None:
     """Show ``render(**values)`` under one float slider per keyword.
 
     Args:
@@ -27,8 +50,8 @@ def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: 
         **sliders: name -> (min, max, step, default).
 
     Returns:
-        None. The widget is displayed here (returning it too would make Jupyter
-        show it twice when the call ends a cell); headless, ``render`` runs once.
+        An :class:`Explorer` (``.widget``, ``.sliders``) for the widget displayed
+        here; headless, ``render`` runs once with the defaults and None is returned.
     """
     defaults = {name: spec[3] for name, spec in sliders.items()}
 
@@ -51,8 +74,9 @@ def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: 
         )
         for name, (lo, hi, step, value) in sliders.items()
     }
-    display(ipywidgets.interactive(redraw, **controls))
-    return None
+    widget = ipywidgets.interactive(redraw, **controls)
+    display(widget)
+    return Explorer(widget, controls)
 
 
 def _flush_inline_figures() -> None:
@@ -79,7 +103,7 @@ def sigmoid_neuron_explorer(
     forward_backward: Callable[[float, float, float, float, float], tuple[dict, dict]],
     graph: "CompGraph",
     defaults: dict[str, float] | None = None,
-) -> Any:
+) -> Explorer | None:
     """Sliders for w0, w1, w2, x0, x1 that redraw the student's sigmoid-neuron graph.
 
     Args:
@@ -89,8 +113,9 @@ def sigmoid_neuron_explorer(
         defaults: slider start values overriding ``SIGMOID_NEURON_DEFAULTS``.
 
     Returns:
-        The ipywidgets ``interactive`` object; headless (grading, nbconvert) the
-        graph is drawn once with the default values and None is returned.
+        An :class:`Explorer` whose ``.widget`` is the ipywidgets ``interactive``
+        box (already displayed); headless (grading, nbconvert) the graph is drawn
+        once with the default values and None is returned.
         Each slider change clears the previous drawing (ipywidgets does this).
     """
     from IPython.display import display
