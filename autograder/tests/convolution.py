@@ -64,7 +64,7 @@ def derivative_mask_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.2 conv_forward
+# Q5.3 conv_forward
 
 def _conv_forward_case(ref: Any, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                        hint: str = FORWARD_HINT, **settings: int) -> Case:
@@ -127,7 +127,7 @@ def conv_forward_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.4 conv_backward
+# Q5.5 conv_backward
 
 def _conv_backward_case(ref: Any, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                         grad_out: np.ndarray | None = None, rng: np.random.Generator | None = None,
@@ -189,7 +189,7 @@ def conv_backward_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.5 vertical_edge_mask
+# Q5.6 vertical_edge_mask
 
 def _response(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Response of a (3, k, k) mask at every window of a (3, H, W) image (no flip)."""
@@ -309,7 +309,7 @@ def vertical_edge_mask_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.7 max_pool_forward
+# Q5.8 max_pool_forward
 
 def _pool_forward_case(ref: Any, name: str, x: np.ndarray, pool_size: Any, stride: int,
                        hint: str = POOL_HINT) -> Case:
@@ -350,7 +350,7 @@ def max_pool_forward_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.9 max_pool_backward
+# Q5.10 max_pool_backward
 
 def _pool_backward_case(ref: Any, name: str, x: np.ndarray, pool_size: Any, stride: int,
                         grad_out: np.ndarray | None = None, rng: np.random.Generator | None = None,

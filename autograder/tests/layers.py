@@ -248,10 +248,10 @@ def relu_backward_cases(rng: np.random.Generator, ref: Any):
 @question("leaky_relu_forward")
 def leaky_relu_forward_cases(rng: np.random.Generator, ref: Any):
     x = np.array([-2.0, -0.5, 0.0, 1.5])
-    yield forward_case("public: default negative_slope", "leaky_relu_forward", (x,), np.array([-0.02, -0.005, 0.0, 1.5]),
-                       hint="negative entries times negative_slope (default 0.01), the others unchanged")
-    yield forward_case("public: negative_slope=0.1", "leaky_relu_forward", (x,), np.array([-0.2, -0.05, 0.0, 1.5]),
-                       kwargs={"negative_slope": 0.1}, hint="use the negative_slope argument, not a fixed 0.01")
+    yield forward_case("public: default negative_slope", "leaky_relu_forward", (x,), np.array([-0.2, -0.05, 0.0, 1.5]),
+                       hint="negative entries times negative_slope (default 0.1), the others unchanged")
+    yield forward_case("public: negative_slope=0.01", "leaky_relu_forward", (x,), np.array([-0.02, -0.005, 0.0, 1.5]),
+                       kwargs={"negative_slope": 0.01}, hint="use the negative_slope argument, not a fixed 0.1")
     for label, x, kwargs in (("negative_slope=0.2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)),
                               {"negative_slope": 0.2}),
                              ("default slope, x (4, 3)", rng.standard_normal((4, 3)), {}),
@@ -455,3 +455,76 @@ def linear_regression_step_cases(rng: np.random.Generator, ref: Any):
         w = rng.standard_normal((int(np.prod(x_shape[1:])), m))
         b = rng.standard_normal(m)
         yield step_case(f"x {x_shape}, y {y.shape}", x, y, w, b)
+
+
+# ---------------------------------------------------------------------------
+# Part B (continued): ELU (issue 13: handout 001, Task 8)
+# ---------------------------------------------------------------------------
+
+ELU_FORWARD_HINT = "x where x > 0, alpha * (exp(x) - 1) elsewhere, with the exponential taken of numbers <= 0 only"
+ELU_BACKWARD_HINT = ("differentiate each branch of ELU (the left branch also at x == 0), take alpha from the cache, "
+                     "multiply by grad_out, and exponentiate only numbers <= 0")
+
+
+def _elu_reference(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """ELU computed independently of the notebook's reference (a second opinion for the fixed cases)."""
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def _overflow_free_backward_case(name: str, forward: str, backward: str, x: np.ndarray, grad_out: np.ndarray,
+                                 expected: np.ndarray, hint: str, kwargs: Mapping[str, Any]) -> Case:
+    """The student's forward, then the student's backward run under ``np.errstate(over="raise", ...)``."""
+    calls = [call(forward, x, **dict(kwargs)),
+             call(backward, "__call__", method="__getattribute__"),
+             call("np", over="raise", divide="raise", invalid="raise", method="errstate"),
+             call(Ref(2), Ref(1)),
+             call(Ref(3), grad_out, Ref(0, (1,)))]
+    return Case(name, calls, expect={"4": expected}, hint=hint)
+
+
+@question("elu_forward")
+def elu_forward_cases(rng: np.random.Generator, ref: Any):
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    yield forward_case("public: alpha = 1", "elu_forward", (x,), _elu_reference(x), hint=ELU_FORWARD_HINT)
+    yield forward_case("public: alpha = 0.5", "elu_forward", (x,), _elu_reference(x, 0.5), kwargs={"alpha": 0.5},
+                       hint="use the alpha argument, not a fixed 1")
+    for label, x in (("public: x = -1000, 1000", np.array([-1000.0, 1000.0])),
+                     ("x = ±750, ±1000 in a (2, 3) batch", np.array([[1000.0, -3.0, -1000.0], [0.5, -750.0, 750.0]]))):
+        yield overflow_free_case(f"{label}: exact values, no overflow", "elu_forward", x, _elu_reference(x),
+                                 hint=ELU_FORWARD_HINT)
+    for label, x, kwargs in (("alpha = 2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)), {"alpha": 2.0}),
+                             ("default alpha, x (4, 3)", 3 * rng.standard_normal((4, 3)), {}),
+                             ("alpha = 0.3, N = 1", away_from_zero(rng, (1, 5)), {"alpha": 0.3})):
+        expected = ref.elu_forward(x, **kwargs)[0]
+        np.testing.assert_allclose(expected, _elu_reference(x, **kwargs), rtol=1e-12, atol=0)
+        yield forward_case(label, "elu_forward", (x,), expected, kwargs=kwargs,
+                           hint="use the alpha argument, and do not write into x")
+
+
+@question("elu_backward")
+def elu_backward_cases(rng: np.random.Generator, ref: Any):
+    half = {"alpha": 0.5}
+    x = np.array([-1000.0, 0.0, 1000.0])
+    yield backward_case("public: alpha = 0.5 at x = -1000, 0, 1000", "elu_forward", "elu_backward", (x,),
+                        np.full(3, 2.0), np.array([0.0, 1.0, 2.0]), kwargs=half, hint=ELU_BACKWARD_HINT)
+    yield _overflow_free_backward_case("x = -1000, 0, 1000: no overflow in the backward pass", "elu_forward",
+                                       "elu_backward", x, np.full(3, 2.0), np.array([0.0, 1.0, 2.0]),
+                                       ELU_BACKWARD_HINT, half)
+    public = np.random.default_rng(0)
+    x = public.choice([-1.0, 1.0], size=(3, 4)) * public.uniform(0.1, 2.0, size=(3, 4))
+    upstream = gradcheck_upstream((3, 4))
+    for alpha in (1.0, 0.7):
+        kwargs = {"alpha": alpha}
+        yield backward_case(f"public gradient check: alpha = {alpha}", "elu_forward", "elu_backward", (x,), upstream,
+                            reference_backward(ref, "elu_forward", "elu_backward", (x,), upstream, kwargs),
+                            kwargs=kwargs, hint=ELU_BACKWARD_HINT)
+    for label, x, kwargs in (("alpha = 2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)), {"alpha": 2.0}),
+                             ("default alpha, x (3, 3) with zeros", with_exact_zeros(rng, (3, 3)), {}),
+                             ("alpha = 0.3, N = 1", away_from_zero(rng, (1, 4)), {"alpha": 0.3})):
+        upstream = rng.standard_normal(x.shape)
+        expected = reference_backward(ref, "elu_forward", "elu_backward", (x,), upstream, kwargs)
+        alpha = kwargs.get("alpha", 1.0)
+        slope = np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+        np.testing.assert_allclose(expected, upstream * slope, rtol=1e-12, atol=0)
+        yield backward_case(label, "elu_forward", "elu_backward", (x,), upstream, expected, kwargs=kwargs,
+                            hint=ELU_BACKWARD_HINT)
