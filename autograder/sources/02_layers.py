@@ -603,7 +603,7 @@ with warnings.catch_warnings(record=True) as caught:
         out, _ = sigmoid_forward(x.copy())
 expect_true("sigmoid_forward at x = ±710, ±1000", not caught,
             "numpy warned: " + "; ".join(sorted({str(w.message) for w in caught})),
-            hint="only ever exponentiate numbers <= 0, e.g. z = np.exp(-np.abs(x)); "
+            hint="only ever exponentiate numbers <= 0 (which form of sigma suits which sign of x?); "
                  "np.where evaluates both of its branches on the whole array")
 expect_close("sigmoid_forward at x = ±710, ±1000", out, [0.0, 0.0, 0.5, 1.0, 1.0], inputs={"x": x},
              hint="use 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0")
