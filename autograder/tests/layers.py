@@ -25,14 +25,15 @@ from course.hidden import question
 Check = Callable[[Mapping[str, Any]], None]
 
 FLATTEN_HINT = "flatten every axis after the first: x.reshape(x.shape[0], -1) works for any number of axes"
-FC_BACKWARD_HINT = ("grad_x = grad_out @ w.T reshaped to x's original shape; grad_w = x_flat.T @ grad_out; "
-                    "grad_b = grad_out summed over the batch axis (axis 0)")
-RELU_BACKWARD_HINT = "grad_x = grad_out where x > 0 and 0 where x <= 0 (0 also at x == 0 exactly)"
+FC_BACKWARD_HINT = ("compare with your derivation in Q2.2; each gradient has the shape of its input "
+                    "(grad_x the original shape of x)")
+RELU_BACKWARD_HINT = "compare with your derivation in Q2.5; at x == 0 exactly the convention is 0"
 LEAKY_BACKWARD_HINT = ("grad_x = grad_out where x > 0 and negative_slope * grad_out where x <= 0, with the "
                        "slope taken from the cache")
-SIGMOID_HINT = "only exponentiate numbers <= 0: z = np.exp(-np.abs(x)), then 1/(1+z) for x >= 0 and z/(1+z) for x < 0"
+SIGMOID_HINT = ("only exponentiate numbers <= 0 (which form of sigma suits which sign of x?); np.where "
+                "evaluates both branches")
 SOFTMAX_HINT = ("subtract each row's maximum (np.max(x, axis=1, keepdims=True)); loss = mean of -log p[i, y[i]]; "
-                "grad_x = (p - onehot(y)) / N")
+                "gradient: compare with your derivation in Q2.19")
 
 
 # ---------------------------------------------------------------------------
@@ -331,7 +332,7 @@ def tanh_forward_cases(rng: np.random.Generator, ref: Any):
 
 @question("tanh_backward")
 def tanh_backward_cases(rng: np.random.Generator, ref: Any):
-    hint = "grad_x = grad_out * (1 - out**2) with out = tanh(x) (if you cache the output, do not apply tanh again)"
+    hint = "tanh'(x) written with tanh's output (if you cache the output, do not apply tanh again), times grad_out"
     public = np.random.default_rng(0)
     x = public.uniform(-2.0, 2.0, size=(3, 4))
     upstream = gradcheck_upstream((3, 4))
@@ -353,7 +354,7 @@ def tanh_backward_cases(rng: np.random.Generator, ref: Any):
 
 @question("l2_loss")
 def l2_loss_cases(rng: np.random.Generator, ref: Any):
-    hint = "loss = mean of (x - y)**2 over ALL entries; grad_x = 2 * (x - y) / x.size"
+    hint = "loss = mean of (x - y)**2 over ALL entries; differentiate that mean, 1/K included"
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     y = np.ones((2, 2))
     yield loss_case("public: by-hand example", "l2_loss", (x, y), (3.5, np.array([[0.0, 0.5], [1.0, 1.5]])), hint)
@@ -368,8 +369,8 @@ def l2_loss_cases(rng: np.random.Generator, ref: Any):
 
 @question("bce_loss")
 def bce_loss_cases(rng: np.random.Generator, ref: Any):
-    hint = ("loss = mean over ALL entries of -[y log(y_hat) + (1 - y) log(1 - y_hat)]; per entry the gradient is "
-            "(-y / y_hat + (1 - y) / (1 - y_hat)) / y_hat.size, negative where y = 1")
+    hint = ("loss = mean over ALL entries of -[y log(y_hat) + (1 - y) log(1 - y_hat)]; differentiate one term, "
+            "and keep the 1/K of the mean; the gradient is negative where y = 1")
     y_hat = np.array([[0.8, 0.5], [0.25, 0.9]])
     y = np.array([[1.0, 0.0], [0.0, 1.0]])
     yield loss_case("public: by-hand example", "bce_loss", (y_hat, y),
@@ -409,7 +410,7 @@ def softmax_loss_cases(rng: np.random.Generator, ref: Any):
 
 @question("l2_regularization")
 def l2_regularization_cases(rng: np.random.Generator, ref: Any):
-    hint = "loss = (reg / 2) * np.sum(w ** 2) over all entries; grad_w = reg * w"
+    hint = "loss = (reg / 2) * sum of w**2 over all entries (a sum, not a mean); gradient: your derivation in Q2.21"
     w = np.array([[1.0, -2.0], [3.0, 0.0]])
     yield loss_case("public: by-hand example, reg = 0.1", "l2_regularization", (w, 0.1),
                     (0.7, np.array([[0.1, -0.2], [0.3, 0.0]])), hint)
