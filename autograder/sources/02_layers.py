@@ -943,7 +943,7 @@ for name in ("linear (identity)", "ReLU", "sigmoid", "tanh"):
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "vanishing_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
-# *Model answer (one point each for: the right set of functions; the reason; the inputs).*
+# *Model answer.*
 #
 # * **Linear** does not suffer: its derivative is 1 for every input, so it passes gradients through
 #   unchanged (a stack of linear layers is itself just one linear map, but that is another problem).
@@ -959,6 +959,12 @@ for name in ("linear (identity)", "ReLU", "sigmoid", "tanh"):
 #   but its derivative is exactly 0 for **negative** inputs (and, by our convention, at 0). A unit
 #   whose input is negative for every example passes no gradient at all and stops learning (a "dead
 #   ReLU"). Leaky ReLU keeps a small slope there to avoid this.
+#
+# === BEGIN MARK SCHEME ===
+# One point each: the right set of functions (sigmoid and tanh saturate, ReLU dies on negative
+# inputs, linear does not vanish); the reason (local derivative near 0, multiplied along the
+# layers); the inputs (large |x| of either sign for sigmoid/tanh, negative x for ReLU).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
