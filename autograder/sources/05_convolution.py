@@ -169,7 +169,8 @@ ax.legend(loc="lower left", fontsize=9);
 # **Padding.** To keep the borders, surround every channel with `pad` rows and columns of zeros on
 # each side first (`np.pad` does this). The image is then $(H + 2\,\text{pad}) \times (W +
 # 2\,\text{pad})$.
-#
+
+# %% [markdown]
 # ### Q5.2 — *written*: pseudocode of a strided convolution (2 points)
 #
 # Before writing numpy, plan the computation on paper. Write pseudocode that computes the output $R$
