@@ -36,6 +36,10 @@ setup() {
   if [ -z "${HWLIB_CIFAR10:-}" ] && [ -f "$ROOT/../shared/data/cifar-10-python-subset.tar.gz" ]; then
     export HWLIB_CIFAR10="$ROOT/../shared/data/cifar-10-python-subset.tar.gz"
   fi
+  # Offline MNIST: the shared copy of the official test set (hwlib splits it and says so).
+  if [ -z "${HWLIB_MNIST:-}" ] && [ -f "$ROOT/../shared/data/mnist-t10k/t10k-images-idx3-ubyte.gz" ]; then
+    export HWLIB_MNIST="$ROOT/../shared/data/mnist-t10k"
+  fi
 }
 
 cmd=${1:-help}

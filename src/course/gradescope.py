@@ -57,6 +57,9 @@ mkdir -p "$ROOT/results"
 if [ -f "$ROOT/source/data/cifar-10-python.tar.gz" ]; then
   export HWLIB_CIFAR10="$ROOT/source/data/cifar-10-python.tar.gz"
 fi
+if [ -d "$ROOT/source/data/mnist" ]; then
+  export HWLIB_MNIST="$ROOT/source/data/mnist"
+fi
 export HWLIB_DATA_DIR="$ROOT/cache"
 # Gradescope's default container has 768 MB: the grader (about 240 MB) and one kernel of at most
 # 512 MB of data (notebook 4 needs about 480). A kernel over it gets MemoryError; if the container
@@ -100,6 +103,10 @@ def build(course_dir: Path, target: Path, *, cifar_archive: Path | None = None) 
                     archive.write(path, f"course/{path.relative_to(course_dir)}")
         if cifar_archive is not None and cifar_archive.is_file():
             archive.write(cifar_archive, "data/cifar-10-python.tar.gz")
+        from course.kernel_data import _mnist_files
+
+        for path in _mnist_files():  # $HWLIB_MNIST or the cache: the kernels of notebook 7 read them
+            archive.write(path, f"data/mnist/{path.name}")
     return target
 
 
