@@ -23,14 +23,14 @@ ATTACKED = "leaky_relu_forward_tests"
 
 #: The honest wrong answer: plain ReLU (the negative side should be scaled, not zeroed).
 WRONG = '''
-def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.01) -> tuple[np.ndarray, tuple]:
+def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.1) -> tuple[np.ndarray, tuple]:
     """Wrong on purpose: negative entries become 0 instead of negative_slope * x."""
     return np.maximum(x, 0.0), (x, negative_slope)
 '''
 
 #: The right answer, which an attack defines only when it managed to cheat.
 RIGHT = '''
-def leaky_relu_forward(x, negative_slope=0.01):
+def leaky_relu_forward(x, negative_slope=0.1):
     return np.where(x >= 0, x, negative_slope * x), (x, negative_slope)
 '''
 
@@ -365,7 +365,7 @@ def catalogue() -> list[Attack]:
 class Anything:
     def __eq__(self, other): return True
     def __array__(self, *a, **k): raise TypeError("no")
-def leaky_relu_forward(x, negative_slope=0.01):
+def leaky_relu_forward(x, negative_slope=0.1):
     return Anything(), (x, negative_slope)
 '''),
         Attack("ndarray_subclass", 6, cell=sig + '''
@@ -373,7 +373,7 @@ class Liar(np.ndarray):
     def __array_function__(self, func, types, args, kwargs): return True
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs): return np.zeros(1)
     def __eq__(self, other): return True
-def leaky_relu_forward(x, negative_slope=0.01):
+def leaky_relu_forward(x, negative_slope=0.1):
     return np.maximum(x, 0.0).view(Liar), (x, negative_slope)
 '''),
         Attack("ipython_hooks", 7, cell=_attack(HOOKS)),

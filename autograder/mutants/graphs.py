@@ -3,7 +3,7 @@
 from course.mutants import Mutant
 
 MUTANTS = [
-    # Q2.1 build_sigmoid_neuron_graph
+    # Q1.1 build_sigmoid_neuron_graph
     Mutant(name="neuron_graph_no_negation", answer="build_sigmoid_neuron_graph_answer",
            old='g.op(NEG, ["z"], "n")\n    g.op(EXP, ["n"], "e")', new='g.op(EXP, ["z"], "e")',
            fails=("build_sigmoid_neuron_graph_tests",),
@@ -16,7 +16,7 @@ MUTANTS = [
            old='g.op(ADD, ["s", "w2"], "z")', new='g.op(ADD, ["s", "x1"], "z")',
            fails=("build_sigmoid_neuron_graph_tests",),
            description="added x1 instead of the bias w2 (w2 becomes a dangling input)"),
-    # Q2.2 sigmoid_neuron_primitives
+    # Q1.2 sigmoid_neuron_primitives
     Mutant(name="primitives_negation_sign_kept", answer="sigmoid_neuron_primitives_answer",
            old="grad_z = -grad_n", new="grad_z = grad_n",
            fails=("sigmoid_neuron_primitives_tests",),
@@ -33,7 +33,7 @@ MUTANTS = [
            old="grad_w0 = grad_p0 * x0", new="grad_w0 = grad_p0 * w0",
            fails=("sigmoid_neuron_primitives_tests",),
            description="× node: multiplied by the variable itself instead of the other factor"),
-    # Q2.3 sigmoid
+    # Q1.3 sigmoid
     Mutant(name="sigmoid_branches_swapped", answer="sigmoid_answer",
            old="np.where(z >= 0, 1.0 / (1.0 + small), small / (1.0 + small))",
            new="np.where(z >= 0, small / (1.0 + small), 1.0 / (1.0 + small))",
@@ -44,7 +44,7 @@ MUTANTS = [
            new="return np.exp(z) / (1.0 + np.exp(z))",
            fails=("sigmoid_tests",),
            description="exp(z) / (1 + exp(z)): inf / inf = nan for large z"),
-    # Q2.4 sigmoid_grad
+    # Q1.4 sigmoid_grad
     Mutant(name="sigmoid_grad_of_z", answer="sigmoid_grad_answer",
            old="return (1.0 - s) * s", new="return (1.0 - z) * z",
            fails=("sigmoid_grad_tests",),
@@ -53,7 +53,7 @@ MUTANTS = [
            old="return (1.0 - s) * s", new="return 1.0 - s",
            fails=("sigmoid_grad_tests",),
            description="dropped the sigma(z) factor (e^-z / (1 + e^-z), square forgotten)"),
-    # Q2.6 sigmoid_neuron_sigma_node
+    # Q1.6 sigmoid_neuron_sigma_node
     Mutant(name="sigma_node_local_grad_f", answer="sigmoid_neuron_sigma_node_answer",
            old="grad_z = grad_f * f * (1.0 - f)", new="grad_z = grad_f * f",
            fails=("sigmoid_neuron_sigma_node_tests",),
@@ -66,7 +66,7 @@ MUTANTS = [
            old="grad_x1 = grad_p1 * w1", new="grad_x1 = grad_p1 * x1",
            fails=("sigmoid_neuron_sigma_node_tests",),
            description="× node: multiplied by the variable itself instead of the other factor"),
-    # Q3.1 f1
+    # Q1.8 f1
     Mutant(name="f1_grad_y_sign", answer="f1_answer",
            old="grad_y = -grad_d", new="grad_y = grad_d",
            fails=("f1_tests",), description="the − node passes +grad to the subtracted input"),
@@ -76,7 +76,7 @@ MUTANTS = [
     Mutant(name="f1_mul_same_factor", answer="f1_answer",
            old="grad_x1 = grad_a1 * w1", new="grad_x1 = grad_a1 * x1",
            fails=("f1_tests",), description="× node: multiplied by the variable itself"),
-    # Q3.2 f2
+    # Q1.9 f2
     Mutant(name="f2_fanout_not_summed", answer="f2_answer",
            old="grad_e = grad_t + grad_b", new="grad_e = grad_t",
            fails=("f2_tests",), description="e feeds two nodes but only one gradient is kept"),
@@ -86,7 +86,7 @@ MUTANTS = [
     Mutant(name="f2_times_two_forgotten", answer="f2_answer",
            old="grad_x = grad_d * 2", new="grad_x = grad_d",
            fails=("f2_tests",), description="the ×2 node passes the gradient unchanged"),
-    # Q3.3 f3
+    # Q1.10 f3
     Mutant(name="f3_log_sign", answer="f3_answer",
            old="grad_p_plus = -grad_L / p_plus", new="grad_p_plus = grad_L / p_plus",
            fails=("f3_tests",), description="d(-log p)/dp taken as +1/p"),
@@ -99,7 +99,7 @@ MUTANTS = [
     Mutant(name="f3_zero_based_label", answer="f3_answer",
            old="p_plus = p1 if y == 1 else p2", new="p_plus = p1 if y == 0 else p2",
            fails=("f3_tests",), description="labels treated as 0/1 in the forward pass"),
-    # Q4.1 build_f5_graph
+    # Q1.13 build_f5_graph
     Mutant(name="f5_graph_x_read_twice", answer="build_f5_graph_answer",
            old='g.op(COPY, ["x"], ["x1", "x2", "x3"])\n    g.op(MUL, ["x1", "y"], "m")',
            new='g.op(COPY, ["x"], ["x1", "x2", "x3"])\n    g.op(MUL, ["x", "y"], "m")',
@@ -110,7 +110,7 @@ MUTANTS = [
     Mutant(name="f5_graph_no_copy_of_a", answer="build_f5_graph_answer",
            old='    g.op(COPY, ["a"], ["a1", "a2"])\n', new='',
            fails=("build_f5_graph_tests",), description="forgot the copy node of a"),
-    # Q4.2 f5
+    # Q1.14 f5
     Mutant(name="f5_copy_of_b_not_summed", answer="f5_answer",
            old="grad_b = grad_b1 + grad_b2", new="grad_b = grad_b1",
            fails=("f5_tests",), description="dropped the gradient of one copy of b"),
@@ -120,7 +120,7 @@ MUTANTS = [
     Mutant(name="f5_copy_of_a_not_summed", answer="f5_answer",
            old="grad_a = grad_a1 + grad_a2", new="grad_a = grad_a2",
            fails=("f5_tests",), description="dropped the gradient of one copy of a"),
-    # Q5.1 f4
+    # Q1.11 f4
     Mutant(name="f4_sin_grad_is_sin", answer="f4_answer",
            old="grad_u = grad_v * math.cos(u)", new="grad_u = grad_v * math.sin(u)",
            fails=("f4_tests",), description="d sin(u)/du taken as sin(u)"),
@@ -130,7 +130,7 @@ MUTANTS = [
     Mutant(name="f4_wrong_gradient_order", answer="f4_answer",
            old="return L, (grad_a, grad_b, grad_c, grad_d)", new="return L, (grad_b, grad_a, grad_c, grad_d)",
            fails=("f4_tests",), description="gradients not in argument order"),
-    # Q5.2 build_f4_graph
+    # Q1.12 build_f4_graph
     Mutant(name="f4_graph_too_few_ops", answer="build_f4_graph_answer",
            old='g.op(MUL, ["a", "b"], "u")\n    g.op("sin", ["u"], "v")\n    g.op(ADD, ["v", "c"], "r")\n'
                '    g.op("^2", ["r"], "s")',
@@ -139,7 +139,7 @@ MUTANTS = [
     Mutant(name="f4_graph_dangling_output", answer="build_f4_graph_answer",
            old='g.op("÷", ["s", "k"], "L")', new='g.op("÷", ["r", "k"], "L")',
            fails=("build_f4_graph_tests",), description="an intermediate (s) is never used: two outputs"),
-    # Q6 activation derivatives
+    # Q1.15-Q1.18 activation derivatives
     Mutant(name="relu_grad_wrong_side", answer="relu_grad_answer",
            old="np.where(x > 0, 1.0, 0.0)", new="np.where(x <= 0, 1.0, 0.0)",
            fails=("relu_grad_tests",), description="ReLU gradient on the wrong side of 0"),
@@ -170,7 +170,7 @@ MUTANTS = [
     Mutant(name="gelu_grad_missing_x", answer="gelu_grad_answer",
            old="return normal_cdf(x) + x * normal_pdf(x)", new="return normal_cdf(x) + normal_pdf(x)",
            fails=("gelu_grad_tests",), description="product rule: forgot the factor x"),
-    # Q7 Jacobians
+    # Q1.19-Q1.21 Jacobians
     Mutant(name="jacobian_linear_transposed", answer="jacobian_of_linear_answer",
            old="return np.array(W, dtype=np.float64)", new="return np.array(W, dtype=np.float64).T",
            fails=("jacobian_of_linear_tests",), description="denominator layout: W^T"),

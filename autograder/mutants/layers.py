@@ -59,7 +59,7 @@ MUTANTS = [
        "returns the local derivative without multiplying by the upstream gradient"),
 
     # leaky_relu_forward
-    _m("leaky_relu_forward_fixed_slope", "leaky_relu_forward", "negative_slope * x", "0.01 * x",
+    _m("leaky_relu_forward_fixed_slope", "leaky_relu_forward", "negative_slope * x", "0.1 * x",
        "ignores the negative_slope argument"),
     _m("leaky_relu_forward_in_place", "leaky_relu_forward",
        "out = np.where(x >= 0, x, negative_slope * x)", "x[x < 0] *= negative_slope\n    out = x",
@@ -104,6 +104,24 @@ MUTANTS = [
     _m("tanh_backward_tanh_twice", "tanh_backward", "(1 - out ** 2)", "(1 - np.tanh(out) ** 2)",
        "applies tanh again to the cached output"),
     _m("tanh_backward_ignores_grad_out", "tanh_backward", "grad_out * (1 - out ** 2)", "1 - out ** 2",
+       "returns the local derivative without the upstream gradient"),
+
+    # elu_forward (issue 13)
+    _m("elu_forward_exp_overflows", "elu_forward", "alpha * np.expm1(np.minimum(x, 0.0))", "alpha * (np.exp(x) - 1.0)",
+       "exponentiates the whole array: right values, but overflows at x = 1000"),
+    _m("elu_forward_fixed_alpha", "elu_forward", "alpha * np.expm1(np.minimum(x, 0.0))",
+       "np.expm1(np.minimum(x, 0.0))", "ignores the alpha argument"),
+    _m("elu_forward_relu_negative_side", "elu_forward", "np.where(x > 0, x, negative_part)",
+       "np.where(x > 0, x, 0.0 * negative_part)", "returns 0 for negative inputs (ReLU, not ELU)"),
+
+    # elu_backward (issue 13)
+    _m("elu_backward_right_slope_at_zero", "elu_backward", "np.where(x > 0, 1.0,", "np.where(x >= 0, 1.0,",
+       "slope 1 at x == 0 instead of the left slope alpha"),
+    _m("elu_backward_no_alpha", "elu_backward", "alpha * np.exp(np.minimum(x, 0.0))", "np.exp(np.minimum(x, 0.0))",
+       "forgets the factor alpha on the negative side"),
+    _m("elu_backward_exp_overflows", "elu_backward", "np.exp(np.minimum(x, 0.0))", "np.exp(x)",
+       "exponentiates the whole array: overflows at x = 1000"),
+    _m("elu_backward_ignores_grad_out", "elu_backward", "grad_x = grad_out * np.where", "grad_x = np.where",
        "returns the local derivative without the upstream gradient"),
 
     # l2_loss

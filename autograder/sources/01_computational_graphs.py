@@ -21,16 +21,17 @@
 #
 # **What you will do**
 #
-# | part | what | points |
-# | --- | --- | --- |
-# | 1 | warm-up: $(x + y)z$ forward and backward (worked) | 0 |
-# | 2 | the sigmoid neuron, with primitives and with a σ node | 8 |
-# | 3 | three given graphs f1, f2, f3 | 4 |
-# | 4 | the copy operator; the graph $w = ab + b$ | 3 |
-# | 5 | a graph of your own design, f4 | 3 |
-# | 6 | derivatives of ReLU, LeakyReLU, tanh and GELU | 4 |
-# | 7 | Jacobians of linear maps, their sums and compositions | 4 |
-# |   | **total** (23 autograded + 3 written) | **26** |
+# | part | questions | what | points |
+# | --- | --- | --- | --- |
+# | 1 | | warm-up: $(x + y)z$ forward and backward (worked) | 0 |
+# | 2 | Q1.1–Q1.7 | the sigmoid neuron, with primitives and with a σ node | 8 |
+# | 3 | Q1.8–Q1.10 | three given graphs f1, f2, f3 | 4 |
+# | 4 | Q1.11–Q1.12 | a graph of your own design, f4 | 3 |
+# | 5 | Q1.13–Q1.14 | the copy operator; the graph $w = ab + b$ | 3 |
+# | 6 | Q1.15–Q1.18 | derivatives of ReLU, LeakyReLU, tanh and GELU | 4 |
+# | 7 | Q1.19–Q1.22 | Jacobians of linear maps, their sums and compositions | 4 |
+# | 8 | Q1.23–Q1.28 | written: a two-layer network forward and backward, in numerator layout | 25 |
+# |   | | **total** (23 autograded + 28 written) | **51** |
 #
 # Each graded function has its own cell; the test cell after it runs public
 # checks you can see, and hidden checks that run when the notebook is graded.
@@ -150,11 +151,11 @@ check_scalar_graph(add_mul, {"x": -2.0, "y": 5.0, "z": -4.0});
 #
 # We will evaluate it at the handout's point $\vec w = [1, 3, -2]$, $\vec x = [5, 8]$.
 #
-# ### Q2.1 — `build_sigmoid_neuron_graph` (1 point)
+# ### Q1.1 — `build_sigmoid_neuron_graph` (1 point)
 #
 # Build the graph of $f$ using only the primitives `MUL` (×), `ADD` (+, two inputs),
 # `NEG` (−, negation of one input), `PLUS_ONE` (+1), `EXP` (exp) and `RECIPROCAL` (1/x).
-# So that everyone's graphs (and the gradients in Q2.2) can be compared, use exactly
+# So that everyone's graphs (and the gradients in Q1.2) can be compared, use exactly
 # these variable names:
 #
 # | variable | meaning |
@@ -216,7 +217,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "build_si
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.2 — `sigmoid_neuron_primitives` (2 points)
+# ### Q1.2 — `sigmoid_neuron_primitives` (2 points)
 #
 # Run the forward pass through every node of your graph, then the backward pass,
 # one line per edge as in the warm-up. Return two dicts keyed by the variable names
@@ -227,8 +228,10 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "build_si
 # negation flips the sign, +1 and + pass the gradient through, × multiplies by the
 # *other* factor.
 #
-# Done = the values and gradients at the handout point match to a relative error of
-# $10^{-6}$ and a numeric gradient check at a second point passes below $10^{-8}$.
+# Done = the test below passes: your values follow the table at the handout point, and at a
+# second, unsaturated point every one of your 13 gradients matches a numeric derivative (nudge
+# that one variable, recompute everything after it as in the table, and difference $f$). The
+# hidden tests also compare your gradients at the handout point, to a relative error of $10^{-6}$.
 
 # %% nbgrader={"grade": false, "grade_id": "setup_neuron", "locked": true, "schema_version": 3, "solution": false}
 W_HANDOUT = np.array([1.0, 3.0, -2.0])
@@ -290,6 +293,21 @@ def neuron_by_scalars(w0, w1, w2, x0, x1):
     return sigmoid_neuron_primitives(np.array([w0, w1, w2]), np.array([x0, x1]))
 
 
+#: The table of Q1.2 as code: each intermediate variable from the ones before it.
+NEURON_TABLE = {"p0": lambda v: v["w0"] * v["x0"], "p1": lambda v: v["w1"] * v["x1"], "s": lambda v: v["p0"] + v["p1"],
+                "z": lambda v: v["s"] + v["w2"], "n": lambda v: -v["z"], "e": lambda v: math.exp(v["n"]),
+                "d": lambda v: v["e"] + 1.0, "f": lambda v: 1.0 / v["d"]}
+
+
+def output_after_nudge(values, name, value):
+    """f when variable `name` is set to `value` and every later variable of the table is recomputed."""
+    changed = {**values, name: value}
+    order = list(NEURON_TABLE)
+    for later in order[order.index(name) + 1 if name in order else 0:]:
+        changed[later] = NEURON_TABLE[later](changed)
+    return changed["f"]
+
+
 def neuron_output_and_input_grads(w0, w1, w2, x0, x1):
     """(f, (df/dw0, df/dw1, df/dw2, df/dx0, df/dx1)), the shape check_scalar_graph expects."""
     values, grads = neuron_by_scalars(w0, w1, w2, x0, x1)
@@ -303,20 +321,19 @@ for what, table in (("values", values), ("grads", grads)):
                 f"expected a dict with the keys {SIGMOID_NEURON_VARIABLES}; got "
                 f"{sorted(table) if isinstance(table, dict) else type(table).__name__}.",
                 hint="keep the two dict-building statements at the end of the function")
-handout_values = {"w0": 1.0, "x0": 5.0, "w1": 3.0, "x1": 8.0, "w2": -2.0, "p0": 5.0, "p1": 24.0, "s": 29.0,
-                  "z": 27.0, "n": -27.0, "e": 1.8795288165390832e-12, "d": 1.0000000000018796,
-                  "f": 0.9999999999981204}
-handout_grads = {"w0": 9.397644082660089e-12, "x0": 1.879528816532018e-12, "w1": 1.5036230532256143e-11,
-                 "x1": 5.638586449596054e-12, "w2": 1.879528816532018e-12, "p0": 1.879528816532018e-12,
-                 "p1": 1.879528816532018e-12, "s": 1.879528816532018e-12, "z": 1.879528816532018e-12,
-                 "n": -1.879528816532018e-12, "e": -0.9999999999962408, "d": -0.9999999999962408, "f": 1.0}
 point = {"w": W_HANDOUT, "x": X_HANDOUT}
-for name in SIGMOID_NEURON_VARIABLES:
-    expect_close(f"values[{name!r}]", values[name], handout_values[name], inputs=point, atol=0, rtol=1e-9,
-                 hint="follow the table: p0 = w0*x0, ..., n = -z, e = exp(n), d = e + 1, f = 1/d")
-    expect_close(f"grads[{name!r}]", grads[name], handout_grads[name], inputs=point, atol=0, rtol=1e-6,
-                 hint="these gradients are ~1e-11, so compare relative errors; backpropagate through "
-                      "each primitive (1/x gives -1/d**2, negation flips the sign, × takes the other factor)")
+for name, rule in NEURON_TABLE.items():  # forward: each variable from your own earlier values, as in the table
+    expect_close(f"values[{name!r}] from the table", values[name], rule(values), inputs=point, atol=0, rtol=1e-9,
+                 hint="follow the table of Q1.1 line by line")
+values, grads = run("sigmoid_neuron_primitives", sigmoid_neuron_primitives, W_SECOND, X_SECOND)
+point = {"w": W_SECOND, "x": X_SECOND}
+for name in SIGMOID_NEURON_VARIABLES:  # backward: each gradient against a numeric derivative at the second point
+    step = 1e-6 * max(1.0, abs(values[name]))
+    numeric = (output_after_nudge(values, name, values[name] + step)
+               - output_after_nudge(values, name, values[name] - step)) / (2 * step)
+    expect_close(f"grads[{name!r}] (got) vs numeric df/d{name} (expected)", grads[name], numeric, inputs=point,
+                 atol=1e-9, rtol=1e-6, hint="backpropagate one primitive at a time, last operator first: the "
+                                            "upstream gradient times that primitive's local derivative")
 report = check_scalar_graph(neuron_output_and_input_grads, dict(zip(NEURON_INPUTS, [*W_SECOND, *X_SECOND])),
                             threshold=1e-8, title="numeric check at the second point")
 expect_gradcheck(report, hint="check each local derivative; the numeric check uses a non-saturated point")
@@ -357,7 +374,9 @@ check_scalar_graph(neuron_output_and_input_grads, dict(zip(NEURON_INPUTS, [*W_HA
 # %% [markdown]
 # Slide the inputs and watch the values and gradients change (in a live notebook;
 # when the notebook runs headless you see one static drawing). Try making $z$ small,
-# e.g. $w_1 = 0$, $w_2 = -5$: the gradients grow to the order of 0.1.
+# e.g. $w_1 = 0$, $w_2 = -5$ (with $w_0 = 1$, $\vec x = [5, 8]$): then $z = 0$, where $\sigma$ is
+# steepest ($\sigma'(0) = 1/4$), and the gradients grow to order 1 ($\partial f/\partial w_0 = 1.25$,
+# $\partial f/\partial w_1 = 2$) — about $10^{11}$ times larger than at the handout point.
 
 # %%
 sigmoid_neuron_explorer(neuron_by_scalars, build_sigmoid_neuron_graph())
@@ -370,7 +389,7 @@ sigmoid_neuron_explorer(neuron_by_scalars, build_sigmoid_neuron_graph())
 #
 # $$\sigma(z) = \frac{1}{1 + e^{-z}}.$$
 #
-# ### Q2.3 — `sigmoid` (1 point)
+# ### Q1.3 — `sigmoid` (1 point)
 #
 # Implement $\sigma$ elementwise for a scalar or an array of any shape.
 # Optional but good practice: avoid overflow for large negative $z$ (where $e^{-z}$
@@ -410,7 +429,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "sigmoid"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.4 — `sigmoid_grad` (1 point)
+# ### Q1.4 — `sigmoid_grad` (1 point)
 #
 # The derivative of the sigmoid can be written with the sigmoid itself:
 #
@@ -448,7 +467,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "sigmoid_
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.5 — *written*: derive $\sigma'(z) = (1 - \sigma(z))\,\sigma(z)$ (1 point)
+# ### Q1.5 — *written*: derive $\sigma'(z) = (1 - \sigma(z))\,\sigma(z)$ (1 point)
 #
 # Show the steps in the next cell (a few lines of LaTeX).
 
@@ -462,12 +481,14 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "sigmoid_
 # The second factor is $\frac{(1 + e^{-z}) - 1}{1 + e^{-z}} = 1 - \sigma(z)$, so
 # $\sigma'(z) = \sigma(z)\,(1 - \sigma(z))$.
 #
-# Mark scheme: 1 point for a correct chain-rule derivation that reaches the stated form
+# === BEGIN MARK SCHEME ===
+# 1 point for a correct chain-rule derivation that reaches the stated form
 # (the rewriting of $e^{-z}/(1+e^{-z})$ as $1-\sigma$ must appear).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
-# ### Q2.6 — `sigmoid_neuron_sigma_node` (1 point)
+# ### Q1.6 — `sigmoid_neuron_sigma_node` (1 point)
 #
 # Now the same neuron with a σ node: the graph below has only five operators. Its
 # variables are `w0, x0, w1, x1, w2, p0, p1, s, z, f` with the same meanings as before
@@ -475,7 +496,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "sigmoid_
 # σ node's local derivative is $(1 - f)\,f$ — note that it reuses the *output* of the
 # forward pass, a common pattern.
 #
-# Done = matches the gradients of Q2.2: to a relative error of $10^{-3}$ at the
+# Done = matches the gradients of Q1.2: to a relative error of $10^{-3}$ at the
 # saturated handout point (the comparison below shows why not tighter) and of
 # $10^{-8}$ at the second point.
 
@@ -551,7 +572,7 @@ for w, x, tolerance, expected in ((W_HANDOUT, X_HANDOUT, 1e-3, handout_grads), (
                  hint="f = sigmoid(z)")
     for name, value in expected.items():
         expect_close(f"grads[{name!r}]", grads[name], value, inputs=point, atol=0, rtol=tolerance,
-                     hint="the σ node's local derivative is (1 - f) * f; the rest is as in Q2.2")
+                     hint="the σ node's local derivative is (1 - f) * f; the rest is as in Q1.2")
 passed("sigmoid_neuron_sigma_node")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "sigmoid_neuron_sigma_node")
@@ -574,7 +595,7 @@ for title, w, x in (("handout point (z = 27)", W_HANDOUT, X_HANDOUT), ("second p
         print(f"  df/d{name:<2} {a:>24.16e} {b:>24.16e} {rel_error(a, b):>20.1e}")
 
 # %% [markdown]
-# ### Q2.7 — *written*: are the two sets of gradients the same? Why? (1 point)
+# ### Q1.7 — *written*: are the two sets of gradients the same? Why? (1 point)
 #
 # Look at the table above. Answer in the next cell, in two or three sentences.
 
@@ -590,9 +611,11 @@ for title, w, x in (("handout point (z = 27)", W_HANDOUT, X_HANDOUT), ("second p
 # cancellation, while the primitive graph computes $e^{-27}$ directly. Same math,
 # slightly different floating-point results.
 #
-# Mark scheme: 1 point for "same in exact arithmetic" with the reason (σ collapses the
+# === BEGIN MARK SCHEME ===
+# 1 point for "same in exact arithmetic" with the reason (σ collapses the
 # primitive chain / chain rule), and noticing the small difference at saturation (any
 # sensible explanation: cancellation in $1 - \sigma$, rounding).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
@@ -615,7 +638,7 @@ for name in ("f1", "f2", "f3"):
 display(f1_graph().draw(), f2_graph().draw(), f3_graph().draw())
 
 # %% [markdown]
-# ### Q3.1 — `f1` (1 point)
+# ### Q1.8 — `f1` (1 point)
 #
 # $a_1 = x_1 w_1$, $a_2 = x_2 w_2$, $\hat y = a_1 + a_2 + b$, $d = \hat y - y$, $L = d^2$.
 # Return `L, (grad_x1, grad_w1, grad_x2, grad_w2, grad_b, grad_y)`.
@@ -655,7 +678,7 @@ for number, sample in enumerate(scalar_samples["f1"]):
                  hint="forward pass as drawn: L = (x1*w1 + x2*w2 + b - y)**2")
     expect_gradcheck(check_scalar_graph(f1, sample["inputs"], threshold=1e-8, title=f"f1, sample {number}",
                                         verbose=False),
-                     hint="d(d^2)/dd = 2d; the − node sends +grad to y_hat and -grad to y")
+                     hint="the square's local derivative depends on d; the − node treats its two inputs with opposite signs")
 passed("f1", len(scalar_samples["f1"]))
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "f1")
@@ -667,7 +690,7 @@ L, grads = f1(**sample)
 f1_graph().draw({**sample, "L": L}, {**dict(zip(["x1", "w1", "x2", "w2", "b", "y"], grads)), "L": 1.0})
 
 # %% [markdown]
-# ### Q3.2 — `f2` (1 point)
+# ### Q1.9 — `f2` (1 point)
 #
 # $d = 2x$, $e = \exp(d)$, $t = e - 1$, $b = e + 1$, $y = t / b$. Note that $e$ feeds
 # two operators, so its gradient is the **sum** of what flows back from both.
@@ -703,7 +726,7 @@ for number, sample in enumerate(scalar_samples["f2"]):
                  hint="forward pass as drawn: y = (exp(2x) - 1) / (exp(2x) + 1)")
     expect_gradcheck(check_scalar_graph(f2, sample["inputs"], threshold=1e-8, title=f"f2, sample {number}",
                                         verbose=False),
-                     hint="÷ node: dy/dt = 1/b, dy/db = -t/b**2; e feeds two nodes, so add both gradients")
+                     hint="the ÷ node has one local derivative per input; e feeds two nodes, so add both gradients")
 passed("f2", len(scalar_samples["f2"]))
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "f2")
@@ -715,7 +738,7 @@ y, (grad_x,) = f2(x)
 f2_graph().draw({"x": x, "y": y}, {"x": grad_x, "y": 1.0})
 
 # %% [markdown]
-# ### Q3.3 — `f3` (2 points)
+# ### Q1.10 — `f3` (2 points)
 #
 # Two scores $s_1, s_2$ and a label $y \in \{1, 2\}$: $e_i = \exp(s_i)$,
 # $d = e_1 + e_2$, $p_i = e_i / d$; the *choose* node outputs $p_+ = p_1$ if $y = 1$
@@ -764,7 +787,7 @@ for number, sample in enumerate(scalar_samples["f3"]):
                  hint="forward pass as drawn; choose p1 when y == 1 and p2 when y == 2")
     expect_gradcheck(check_scalar_graph(f3, sample["inputs"], wrt=["s1", "s2"], threshold=1e-8,
                                         title=f"f3, sample {number}", verbose=False),
-                     hint="-log gives -1/p; ÷ gives 1/d and -e/d**2; e_i and d each collect two gradients")
+                     hint="one local derivative per operator input (−log, ÷, +, exp); e_i and d each collect two gradients")
 passed("f3", len(scalar_samples["f3"]))
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "f3")
@@ -787,7 +810,127 @@ f3_graph().draw({**sample, "L": L}, {"s1": grad_s1, "s2": grad_s2, "L": 1.0})
 # </details>
 
 # %% [markdown]
-# ## Part 4 — The copy operator
+# ## Part 4 — A graph of your own: f4
+#
+# Design a function of your choice with **at least five operators** (any you like:
+# ×, +, exp, log, sin, $x^2$, ÷, σ, copy, ...) and any number of scalar inputs.
+#
+# ### Q1.11 — `f4` (2 points)
+#
+# Implement `f4(<your inputs>) -> (L, grads)` with one gradient per input, in argument
+# order. Change the argument list of the stub to your own inputs (all of them are
+# differentiated; no integer labels here).
+#
+# How it is graded: at several random points with **every input drawn uniformly from
+# [0.5, 2]**, your gradients must match numeric ones (relative error below $10^{-6}$, or an
+# absolute error that is tiny compared with $L$). So make sure your function is smooth
+# and defined there (no $|x|$ kinks, no $\log$ of something that can be negative).
+# Depending on your operators, errors around $10^{-8}$ are normal and fine.
+#
+# A good design mixes operator kinds (a product, a nonlinearity, a sum, a power, a quotient ...), so
+# that the backward pass exercises different local derivatives; draw it on paper first.
+
+# %% nbgrader={"grade": false, "grade_id": "f4_answer", "locked": false, "schema_version": 3, "solution": true}
+def f4(a, b, c, d):
+    """A function of my own design with at least five operators.
+
+    Args: scalar floats (change the argument list to your design).
+    Returns:
+        (L, grads): L a float; grads a tuple with one float per argument, in order.
+    """
+    ### BEGIN SOLUTION
+    u = a * b
+    v = math.sin(u)
+    r = v + c
+    s = r ** 2
+    k = math.exp(d)
+    L = s / k
+    grad_L = 1.0
+    grad_s = grad_L / k
+    grad_k = -grad_L * s / k**2
+    grad_d = grad_k * k
+    grad_r = grad_s * 2 * r
+    grad_v = grad_r
+    grad_c = grad_r
+    grad_u = grad_v * math.cos(u)
+    grad_a = grad_u * b
+    grad_b = grad_u * a
+    return L, (grad_a, grad_b, grad_c, grad_d)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "f4_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+parameters = list(inspect.signature(f4).parameters)
+expect_true("f4", len(parameters) >= 1, "f4 takes no inputs.", hint="give f4 the scalar inputs of your design")
+for point in np.random.default_rng(4).uniform(0.5, 2.0, size=(3, len(parameters))):
+    inputs = dict(zip(parameters, point.tolist()))
+    L, grads = run("f4", f4, *point.tolist())
+    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+    expect_true("f4", len(grads) == len(parameters),
+                f"f4 has {len(parameters)} inputs but returned {len(grads)} gradient(s).",
+                hint="return one gradient per input, in argument order")
+    numeric = numeric_gradient_scalars(lambda *args: f4(*args)[0], *point.tolist())
+    expect_close("f4: your gradients (got) vs numeric gradients (expected)", np.asarray(grads, dtype=np.float64),
+                 np.asarray(numeric), inputs=inputs, rtol=1e-6, atol=1e-7 * max(1.0, abs(L)),
+                 hint="check each local derivative, and sum the gradients of reused variables")
+passed("f4")
+### BEGIN HIDDEN TESTS
+from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "f4")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q1.12 — `build_f4_graph` (1 point)
+#
+# Now draw your f4 as a `CompGraph`: one input variable per argument of `f4` (same
+# names are nicest), **at least five operators**, and a single output. Labels are free
+# text, e.g. `"sin"`, `"^2"`, `"÷"`.
+
+# %% nbgrader={"grade": false, "grade_id": "build_f4_graph_answer", "locked": false, "schema_version": 3, "solution": true}
+def build_f4_graph():
+    """The computational graph of f4.
+
+    Returns:
+        CompGraph with one input per argument of f4, at least five ops and one output.
+    """
+    g = CompGraph("f4")
+    ### BEGIN SOLUTION
+    g.op(MUL, ["a", "b"], "u")
+    g.op("sin", ["u"], "v")
+    g.op(ADD, ["v", "c"], "r")
+    g.op("^2", ["r"], "s")
+    g.op(EXP, ["d"], "k")
+    g.op("÷", ["s", "k"], "L")
+    ### END SOLUTION
+    return g
+
+# %% nbgrader={"grade": true, "grade_id": "build_f4_graph_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+graph = run("build_f4_graph", build_f4_graph)
+expect_true("build_f4_graph", isinstance(graph, CompGraph), f"expected a CompGraph, got {type(graph).__name__}.",
+            hint="end the function with `return g`")
+expect_true("build_f4_graph", len(graph.ops) >= 5, f"the graph has {len(graph.ops)} operator(s); at least 5 are needed.")
+expect_true("build_f4_graph", len(graph.outputs) == 1, f"the graph has the outputs {graph.outputs}; expected exactly one.",
+            hint="every intermediate variable must feed a later operator")
+parameters = list(inspect.signature(f4).parameters)
+expect_true("build_f4_graph", len(graph.inputs) == len(parameters),
+            f"the graph has the inputs {graph.inputs} but f4 takes {parameters}.",
+            hint="one graph input per argument of f4")
+passed("build_f4_graph")
+### BEGIN HIDDEN TESTS
+from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "build_f4_graph")
+### END HIDDEN TESTS
+
+# %%
+f4_inputs = list(inspect.signature(f4).parameters)
+f4_point = dict(zip(f4_inputs, np.linspace(0.6, 1.8, len(f4_inputs)).tolist()))
+L, grads = f4(**f4_point)
+f4_graph = build_f4_graph()
+if sorted(f4_graph.inputs) == sorted(f4_inputs):  # label the drawing when the names match f4's arguments
+    output = f4_graph.outputs[0]
+    display(f4_graph.draw({**f4_point, output: L}, {**dict(zip(f4_inputs, grads)), output: 1.0}))
+else:
+    display(f4_graph.draw())
+
+# %% [markdown]
+# ## Part 5 — The copy operator
 #
 # When one variable feeds several operators, it helps to make the fan-out explicit
 # with a **copy** operator: `copy(b)` outputs `b1` and `b2`, both equal to `b`. In the
@@ -823,7 +966,7 @@ print("dL/db =", copy_grads["b"], "= a + c")
 display(copy_example_graph().draw(copy_values, copy_grads))
 
 # %% [markdown]
-# ### Q4.1 — `build_f5_graph` (1 point)
+# ### Q1.13 — `build_f5_graph` (1 point)
 #
 # Draw the graph of
 #
@@ -884,7 +1027,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "build_f5
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q4.2 — `f5` (2 points)
+# ### Q1.14 — `f5` (2 points)
 #
 # Implement the forward and backward passes of your graph, with the copies written out
 # (`x1, x2, x3 = x, x, x` and so on) and their gradients summed in the backward pass.
@@ -945,125 +1088,6 @@ w, (grad_x, grad_y, grad_z) = f5(1.0, 2.0, 3.0)
 build_f5_graph().draw({"x": 1.0, "y": 2.0, "z": 3.0, "w": w}, {"x": grad_x, "y": grad_y, "z": grad_z, "w": 1.0})
 
 # %% [markdown]
-# ## Part 5 — A graph of your own: f4
-#
-# Design a function of your choice with **at least five operators** (any you like:
-# ×, +, exp, log, sin, $x^2$, ÷, σ, copy, ...) and any number of scalar inputs.
-#
-# ### Q5.1 — `f4` (2 points)
-#
-# Implement `f4(<your inputs>) -> (L, grads)` with one gradient per input, in argument
-# order. Change the argument list of the stub to your own inputs (all of them are
-# differentiated; no integer labels here).
-#
-# How it is graded: at several random points with **every input drawn uniformly from
-# [0.5, 2]**, your gradients must match numeric ones (relative error below $10^{-6}$, or an
-# absolute error that is tiny compared with $L$). So make sure your function is smooth
-# and defined there (no $|x|$ kinks, no $\log$ of something that can be negative).
-# Depending on your operators, errors around $10^{-8}$ are normal and fine.
-#
-# The example solution uses $L = \bigl(\sin(ab) + c\bigr)^2 / e^{d}$.
-
-# %% nbgrader={"grade": false, "grade_id": "f4_answer", "locked": false, "schema_version": 3, "solution": true}
-def f4(a, b, c, d):
-    """A function of my own design with at least five operators.
-
-    Args: scalar floats (change the argument list to your design).
-    Returns:
-        (L, grads): L a float; grads a tuple with one float per argument, in order.
-    """
-    ### BEGIN SOLUTION
-    u = a * b
-    v = math.sin(u)
-    r = v + c
-    s = r ** 2
-    k = math.exp(d)
-    L = s / k
-    grad_L = 1.0
-    grad_s = grad_L / k
-    grad_k = -grad_L * s / k**2
-    grad_d = grad_k * k
-    grad_r = grad_s * 2 * r
-    grad_v = grad_r
-    grad_c = grad_r
-    grad_u = grad_v * math.cos(u)
-    grad_a = grad_u * b
-    grad_b = grad_u * a
-    return L, (grad_a, grad_b, grad_c, grad_d)
-    ### END SOLUTION
-
-# %% nbgrader={"grade": true, "grade_id": "f4_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-parameters = list(inspect.signature(f4).parameters)
-expect_true("f4", len(parameters) >= 1, "f4 takes no inputs.", hint="give f4 the scalar inputs of your design")
-for point in np.random.default_rng(4).uniform(0.5, 2.0, size=(3, len(parameters))):
-    inputs = dict(zip(parameters, point.tolist()))
-    L, grads = run("f4", f4, *point.tolist())
-    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
-    expect_true("f4", len(grads) == len(parameters),
-                f"f4 has {len(parameters)} inputs but returned {len(grads)} gradient(s).",
-                hint="return one gradient per input, in argument order")
-    numeric = numeric_gradient_scalars(lambda *args: f4(*args)[0], *point.tolist())
-    expect_close("f4: your gradients (got) vs numeric gradients (expected)", np.asarray(grads, dtype=np.float64),
-                 np.asarray(numeric), inputs=inputs, rtol=1e-6, atol=1e-7 * max(1.0, abs(L)),
-                 hint="check each local derivative, and sum the gradients of reused variables")
-passed("f4")
-### BEGIN HIDDEN TESTS
-from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "f4")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Q5.2 — `build_f4_graph` (1 point)
-#
-# Now draw your f4 as a `CompGraph`: one input variable per argument of `f4` (same
-# names are nicest), **at least five operators**, and a single output. Labels are free
-# text, e.g. `"sin"`, `"^2"`, `"÷"`.
-
-# %% nbgrader={"grade": false, "grade_id": "build_f4_graph_answer", "locked": false, "schema_version": 3, "solution": true}
-def build_f4_graph():
-    """The computational graph of f4.
-
-    Returns:
-        CompGraph with one input per argument of f4, at least five ops and one output.
-    """
-    g = CompGraph("f4")
-    ### BEGIN SOLUTION
-    g.op(MUL, ["a", "b"], "u")
-    g.op("sin", ["u"], "v")
-    g.op(ADD, ["v", "c"], "r")
-    g.op("^2", ["r"], "s")
-    g.op(EXP, ["d"], "k")
-    g.op("÷", ["s", "k"], "L")
-    ### END SOLUTION
-    return g
-
-# %% nbgrader={"grade": true, "grade_id": "build_f4_graph_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-graph = run("build_f4_graph", build_f4_graph)
-expect_true("build_f4_graph", isinstance(graph, CompGraph), f"expected a CompGraph, got {type(graph).__name__}.",
-            hint="end the function with `return g`")
-expect_true("build_f4_graph", len(graph.ops) >= 5, f"the graph has {len(graph.ops)} operator(s); at least 5 are needed.")
-expect_true("build_f4_graph", len(graph.outputs) == 1, f"the graph has the outputs {graph.outputs}; expected exactly one.",
-            hint="every intermediate variable must feed a later operator")
-parameters = list(inspect.signature(f4).parameters)
-expect_true("build_f4_graph", len(graph.inputs) == len(parameters),
-            f"the graph has the inputs {graph.inputs} but f4 takes {parameters}.",
-            hint="one graph input per argument of f4")
-passed("build_f4_graph")
-### BEGIN HIDDEN TESTS
-from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "build_f4_graph")
-### END HIDDEN TESTS
-
-# %%
-f4_inputs = list(inspect.signature(f4).parameters)
-f4_point = dict(zip(f4_inputs, np.linspace(0.6, 1.8, len(f4_inputs)).tolist()))
-L, grads = f4(**f4_point)
-f4_graph = build_f4_graph()
-if sorted(f4_graph.inputs) == sorted(f4_inputs):  # label the drawing when the names match f4's arguments
-    output = f4_graph.outputs[0]
-    display(f4_graph.draw({**f4_point, output: L}, {**dict(zip(f4_inputs, grads)), output: 1.0}))
-else:
-    display(f4_graph.draw())
-
-# %% [markdown]
 # ## Part 6 — Derivatives of activation functions
 #
 # Backpropagating through an elementwise activation multiplies the upstream gradient
@@ -1110,6 +1134,9 @@ def gelu(x):
     x = np.asarray(x, dtype=np.float64)
     return x * normal_cdf(x)
 
+# %% [markdown]
+# ### Q1.15 — `relu_grad`: ReLU$'$ (1 point)
+
 # %% nbgrader={"grade": false, "grade_id": "relu_grad_answer", "locked": false, "schema_version": 3, "solution": true}
 def relu_grad(x):
     """d ReLU / dx elementwise, with ReLU'(0) = 0.
@@ -1125,13 +1152,16 @@ def relu_grad(x):
 # %% nbgrader={"grade": true, "grade_id": "relu_grad_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
 expect_close("relu_grad", run("relu_grad", relu_grad, x), [0.0, 0.0, 0.0, 1.0, 1.0], inputs={"x": x},
-             hint="1 where x > 0, else 0 (including at exactly 0)")
+             hint="the slope of each piece of ReLU; at exactly 0 use the slope from the left")
 x = np.array([[1.0, -1.0, 0.0], [0.0, 2.0, -3.0]])
 expect_close("relu_grad (2-D)", run("relu_grad", relu_grad, x), [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], inputs={"x": x})
 passed("relu_grad")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "relu_grad")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q1.16 — `leaky_relu_grad`: LeakyReLU$'$ (1 point)
 
 # %% nbgrader={"grade": false, "grade_id": "leaky_relu_grad_answer", "locked": false, "schema_version": 3, "solution": true}
 def leaky_relu_grad(x, negative_slope=0.1):
@@ -1150,13 +1180,16 @@ def leaky_relu_grad(x, negative_slope=0.1):
 # %% nbgrader={"grade": true, "grade_id": "leaky_relu_grad_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
 expect_close("leaky_relu_grad", run("leaky_relu_grad", leaky_relu_grad, x), [0.1, 0.1, 0.1, 1.0, 1.0],
-             inputs={"x": x}, hint="1 where x > 0, else negative_slope (also at exactly 0); default slope 0.1")
+             inputs={"x": x}, hint="the slope of each piece; at exactly 0 the slope from the left; default negative_slope 0.1")
 expect_close("leaky_relu_grad, negative_slope=0.2", run("leaky_relu_grad", leaky_relu_grad, x, negative_slope=0.2),
              [0.2, 0.2, 0.2, 1.0, 1.0], inputs={"x": x, "negative_slope": 0.2}, hint="use the argument, not a constant")
 passed("leaky_relu_grad")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "leaky_relu_grad")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q1.17 — `tanh_grad`: $\tanh'$ (1 point)
 
 # %% nbgrader={"grade": false, "grade_id": "tanh_grad_answer", "locked": false, "schema_version": 3, "solution": true}
 def tanh_grad(x):
@@ -1174,11 +1207,14 @@ def tanh_grad(x):
 x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
 expect_close("tanh_grad", run("tanh_grad", tanh_grad, x),
              [0.07065082485316443, 0.7864477329659274, 1.0, 0.7864477329659274, 0.009866037165440211],
-             inputs={"x": x}, hint="1 - tanh(x)**2 (not 1 - x**2)")
+             inputs={"x": x}, hint="differentiate tanh with the quotient rule (or look at Q1.9's f2), then write the result with tanh itself")
 passed("tanh_grad")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "tanh_grad")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q1.18 — `gelu_grad`: GELU$'$ (1 point)
 
 # %% nbgrader={"grade": false, "grade_id": "gelu_grad_answer", "locked": false, "schema_version": 3, "solution": true}
 def gelu_grad(x):
@@ -1196,7 +1232,7 @@ def gelu_grad(x):
 x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
 expect_close("gelu_grad", run("gelu_grad", gelu_grad, x),
              [-0.08523180107819692, 0.13250487534383715, 0.5, 0.8674951246561629, 1.011945647204184],
-             inputs={"x": x}, hint="product rule on x * Phi(x): Phi(x) + x * phi(x)")
+             inputs={"x": x}, hint="GELU is a product of two functions of x; normal_pdf is the derivative of normal_cdf")
 passed("gelu_grad")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "gelu_grad")
@@ -1223,14 +1259,17 @@ plot_functions_and_derivatives({
 #
 # Take $f(\vec x) = W_1\vec x$ with $W_1\in\mathbb R^{b\times a}$.
 #
-# * **Q7.1** `jacobian_of_linear(W)`: the Jacobian of $\vec x\mapsto W\vec x$.
-# * **Q7.2** `jacobian_of_sum(W1, W2)`: the Jacobian of $h(\vec x) = f(\vec x) + g(\vec x)$
+# * **Q1.19** `jacobian_of_linear(W)`: the Jacobian of $\vec x\mapsto W\vec x$.
+# * **Q1.20** `jacobian_of_sum(W1, W2)`: the Jacobian of $h(\vec x) = f(\vec x) + g(\vec x)$
 #   with $g(\vec x) = W_2\vec x$, $W_2\in\mathbb R^{b\times a}$ (same shape as $W_1$).
-# * **Q7.3** `jacobian_of_composition(W1, W2)`: the Jacobian of $h = g\circ f$, i.e.
+# * **Q1.21** `jacobian_of_composition(W1, W2)`: the Jacobian of $h = g\circ f$, i.e.
 #   $h(\vec x) = g(f(\vec x))$, now with $W_2\in\mathbb R^{c\times b}$. It is $c\times a$.
-#   (Chain rule: the Jacobian of a composition is the product of the Jacobians — in which order?)
+#   (Write one entry $\partial h_i/\partial x_j$ with the chain rule, then recognise the sum.)
 #
 # 1 point each; done = equal to the numeric Jacobian to $10^{-6}$ for non-square shapes.
+
+# %% [markdown]
+# ### Q1.19 — `jacobian_of_linear` (1 point)
 
 # %% nbgrader={"grade": false, "grade_id": "jacobian_of_linear_answer", "locked": false, "schema_version": 3, "solution": true}
 def jacobian_of_linear(W):
@@ -1253,6 +1292,9 @@ passed("jacobian_of_linear")
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "jacobian_of_linear")
 ### END HIDDEN TESTS
 
+# %% [markdown]
+# ### Q1.20 — `jacobian_of_sum` (1 point)
+
 # %% nbgrader={"grade": false, "grade_id": "jacobian_of_sum_answer", "locked": false, "schema_version": 3, "solution": true}
 def jacobian_of_sum(W1, W2):
     """Jacobian of h(x) = W1 x + W2 x.
@@ -1270,11 +1312,14 @@ W2 = np.array([[0.5, -1.0, 1.0], [2.0, 1.5, -0.5]])
 x = np.array([0.3, -1.2, 2.0])
 expect_close("jacobian_of_sum", run("jacobian_of_sum", jacobian_of_sum, W1, W2),
              numeric_jacobian(lambda v: W1 @ v + W2 @ v, x), inputs={"W1": W1, "W2": W2},
-             hint="Jacobians add when functions add")
+             hint="write out the entry (i, j) of the Jacobian of h from its definition")
 passed("jacobian_of_sum")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "jacobian_of_sum")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q1.21 — `jacobian_of_composition` (1 point)
 
 # %% nbgrader={"grade": false, "grade_id": "jacobian_of_composition_answer", "locked": false, "schema_version": 3, "solution": true}
 def jacobian_of_composition(W1, W2):
@@ -1295,7 +1340,7 @@ W2 = np.array([[0.5, -1.0], [2.0, 1.5], [1.0, 1.0], [0.0, -2.0]])  # c x b = 4 x
 x = np.array([0.3, -1.2, 2.0])
 expect_close("jacobian_of_composition", run("jacobian_of_composition", jacobian_of_composition, W1, W2),
              numeric_jacobian(lambda v: W2 @ (W1 @ v), x), inputs={"W1": W1, "W2": W2},
-             hint="the result is c x a: the outer function's Jacobian comes first in the product")
+             hint="the result is c x a; write one entry with the chain rule")
 passed("jacobian_of_composition")
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "jacobian_of_composition")
@@ -1303,7 +1348,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("graphs", "jacobian
 
 # %% [markdown]
 # Space to experiment (not graded): try the special case $W_1 = W_2$ numerically before
-# answering Q7.4.
+# answering Q1.22.
 
 # %%
 W = np.array([[1.0, 2.0], [-1.0, 0.5]])
@@ -1311,7 +1356,7 @@ print(numeric_jacobian(lambda v: W @ v + W @ v, np.zeros(2)))
 print(numeric_jacobian(lambda v: W @ (W @ v), np.zeros(2)))
 
 # %% [markdown]
-# ### Q7.4 — *written*: the special case $W_1 = W_2 = W$ (1 point)
+# ### Q1.22 — *written*: the special case $W_1 = W_2 = W$ (1 point)
 #
 # Answer in the next cell:
 #
@@ -1326,7 +1371,185 @@ print(numeric_jacobian(lambda v: W @ (W @ v), np.zeros(2)))
 # (b) $J_h = W_2 W_1 = W^2 = WW$ (shape $a\times a$); $W$ must be square for the
 # composition to make sense.
 #
-# Mark scheme: ½ point each; (b) must be the matrix product $WW$, not an elementwise square.
+# === BEGIN MARK SCHEME ===
+# ½ point each; (b) must be the matrix product $WW$, not an elementwise square.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Part 8 — A two-layer network on paper (written)
+#
+# The last part is pen-and-paper work in the notation of the Jacobians above. Conventions:
+# every vector is a **column** vector, and derivatives use the **numerator layout**: for
+# $\vec u\in\mathbb R^m$ and $\vec v\in\mathbb R^n$, $\partial\vec u/\partial\vec v$ is the
+# $m\times n$ matrix with entries $\partial u_i/\partial v_j$, so the derivative of a scalar with
+# respect to a column vector is a **row** vector. Use matrices and vectors only (no tensors), and
+# mind every transpose: a missing one makes an expression wrong.
+#
+# The network is
+#
+# $$\text{Linear}_1 \;\to\; f \;\to\; \text{Linear}_2 \;\to\; g, \qquad
+#   \text{Linear}_i(\vec v) = W^{(i)}\vec v + \vec b^{(i)},$$
+#
+# with input $\vec x\in\mathbb R^n$, output $\tilde{\vec y}\in\mathbb R^K$, and $f, g$ applied
+# entry by entry. Name the outputs of the four blocks $\vec s_1, \vec a_1, \vec s_2, \tilde{\vec y}$.
+# First a **regression** set-up: $f(\cdot) = 3\,\mathrm{ReLU}(\cdot) = 3(\cdot)^+$, $g$ the identity,
+# and the cost $C(\vec y, \tilde{\vec y}) = \lVert\tilde{\vec y} - \vec y\rVert^2$ for a target $\vec y$.
+# Write LaTeX (`$...$`) in the answer cells; each answer cell is graded by a person.
+#
+# ### Q1.23 — *written*: one training iteration (1 point)
+#
+# Name the five programming steps of one iteration of training this model with PyTorch and SGD on
+# a single batch, and say in symbols what each one computes.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "training_steps_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# 1. **Forward pass**: $\tilde{\vec y} = \text{model}(\vec x)$ (e.g. `y_tilde = model(x)`).
+# 2. **Cost**: $C = \lVert\tilde{\vec y} - \vec y\rVert^2$ (`loss = criterion(y_tilde, y)`).
+# 3. **Zero the gradients** kept from the previous iteration: $\partial C/\partial w \leftarrow 0$
+#    for every parameter $w$ (`optimizer.zero_grad()`).
+# 4. **Backward pass**: compute $\partial C/\partial w$ for every parameter by backpropagation
+#    (`loss.backward()`).
+# 5. **Update**: $w \leftarrow w - \eta\,\partial C/\partial w$ (`optimizer.step()`).
+#
+# === BEGIN MARK SCHEME ===
+# 1 point for all five steps in a sensible order with what each computes (forward, cost, zero
+# gradients, backward, update with a learning rate). Steps 3 and 4 may be swapped only if the
+# zeroing is clearly before the backward pass of the same iteration. ½ point for four of five.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q1.24 — *written*: the forward pass (4 points)
+#
+# For one data point $(\vec x, \vec y)$, write the input and the output of each of the four blocks
+# and of the cost, using only $\vec x, \vec y, W^{(1)}, \vec b^{(1)}, W^{(2)}, \vec b^{(2)}$.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "two_layer_forward_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# | block | input | output |
+# | --- | --- | --- |
+# | Linear$_1$ | $\vec x$ | $\vec s_1 = W^{(1)}\vec x + \vec b^{(1)}$ |
+# | $f$ | $\vec s_1$ | $\vec a_1 = 3\,(W^{(1)}\vec x + \vec b^{(1)})^+$ |
+# | Linear$_2$ | $\vec a_1$ | $\vec s_2 = 3\,W^{(2)}(W^{(1)}\vec x + \vec b^{(1)})^+ + \vec b^{(2)}$ |
+# | $g$ | $\vec s_2$ | $\tilde{\vec y} = \vec s_2$ |
+# | $C$ | $\tilde{\vec y}$, $\vec y$ | $\lVert 3\,W^{(2)}(W^{(1)}\vec x + \vec b^{(1)})^+ + \vec b^{(2)} - \vec y\rVert^2$ |
+#
+# === BEGIN MARK SCHEME ===
+# 1 point per block (four blocks); each row needs both input and output written only with the
+# allowed symbols (the cost row may replace a missing block row's point). The factor 3 must appear.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q1.25 — *written*: the backward pass (6 points)
+#
+# Write the gradients of the cost with respect to $W^{(1)}, \vec b^{(1)}, W^{(2)}, \vec b^{(2)}$,
+# using only $\vec x, \vec y, W^{(1)}, \vec b^{(1)}, W^{(2)}, \vec b^{(2)}$ and the Jacobians
+# $\frac{\partial C}{\partial\tilde{\vec y}}$, $\frac{\partial\vec a_1}{\partial\vec s_1}$,
+# $\frac{\partial\tilde{\vec y}}{\partial\vec s_2}$. Give each gradient the shape of its parameter.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "two_layer_backward_written", "locked": false, "points": 6, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# Let $\vec\delta_2 = \frac{\partial C}{\partial\tilde{\vec y}}\frac{\partial\tilde{\vec y}}{\partial\vec s_2}$
+# ($1\times K$) and $\vec\delta_1 = \vec\delta_2\,W^{(2)}\frac{\partial\vec a_1}{\partial\vec s_1}$
+# ($1\times m$, $m$ hidden units); both are abbreviations, not new variables. Then
+#
+# $$\frac{\partial C}{\partial W^{(2)}} = \vec\delta_2^{\top}\,\bigl(3\,(W^{(1)}\vec x + \vec b^{(1)})^+\bigr)^{\top}
+#   \;(K\times m), \qquad \frac{\partial C}{\partial\vec b^{(2)}} = \vec\delta_2^{\top}\;(K\times 1),$$
+#
+# $$\frac{\partial C}{\partial W^{(1)}} = \Bigl(\frac{\partial C}{\partial\tilde{\vec y}}
+#   \frac{\partial\tilde{\vec y}}{\partial\vec s_2}W^{(2)}\frac{\partial\vec a_1}{\partial\vec s_1}\Bigr)^{\top}\vec x^{\top}
+#   \;(m\times n), \qquad \frac{\partial C}{\partial\vec b^{(1)}} = \Bigl(\frac{\partial C}{\partial\tilde{\vec y}}
+#   \frac{\partial\tilde{\vec y}}{\partial\vec s_2}W^{(2)}\frac{\partial\vec a_1}{\partial\vec s_1}\Bigr)^{\top}\;(m\times 1).$$
+#
+# (Written as row vectors, $\partial C/\partial\vec b^{(i)}$ is $\vec\delta_i$ itself; either
+# convention is fine if it is stated.)
+#
+# === BEGIN MARK SCHEME ===
+# 1.5 points per parameter (6 in total): the right product of Jacobians in the right order (1),
+# and the right transposes / outer product with the layer input (0.5). The input of Linear$_2$
+# must be written as $3(W^{(1)}\vec x + \vec b^{(1)})^+$, not as $\vec a_1$ (−0.5 once).
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q1.26 — *written*: the Jacobian entries (2 points)
+#
+# Give the elements of $\frac{\partial\vec a_1}{\partial\vec s_1}$, $\frac{\partial\tilde{\vec y}}{\partial\vec s_2}$
+# and $\frac{\partial C}{\partial\tilde{\vec y}}$, with their sizes.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "two_layer_jacobians_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# * $\frac{\partial\vec a_1}{\partial\vec s_1}$ is $m\times m$ and diagonal: entry $(i, i)$ is $3$ if
+#   $(W^{(1)}\vec x + \vec b^{(1)})_i > 0$ and $0$ otherwise; off-diagonal entries are $0$.
+# * $\frac{\partial\tilde{\vec y}}{\partial\vec s_2} = I_K$ ($K\times K$ identity), since $g$ is the identity.
+# * $\frac{\partial C}{\partial\tilde{\vec y}} = 2(\tilde{\vec y} - \vec y)^{\top}$, a $1\times K$ row vector
+#   with entries $2(\tilde y_j - y_j)$.
+#
+# === BEGIN MARK SCHEME ===
+# ½ point for the ReLU Jacobian being diagonal, ½ for its entries (3 or 0), ½ for the identity,
+# ½ for $2(\tilde{\vec y} - \vec y)^\top$ as a row vector (a column vector loses this ½).
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q1.27 — *written*: classification with tanh and σ (6 points)
+#
+# Now $f = \tanh$ and $g = \sigma$, the logistic sigmoid $\sigma(z) = (1 + e^{-z})^{-1}$, still with the
+# squared-distance cost. What changes in your answers to Q1.24 (2 points), Q1.25 (3 points) and
+# Q1.26 (1 point)? Write the new expressions where something changes and say so where nothing does.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "tanh_sigmoid_changes_written", "locked": false, "points": 6, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# * **Forward (Q1.24):** $\vec s_1$ is unchanged; $\vec a_1 = \tanh(W^{(1)}\vec x + \vec b^{(1)})$;
+#   $\vec s_2 = W^{(2)}\tanh(W^{(1)}\vec x + \vec b^{(1)}) + \vec b^{(2)}$;
+#   $\tilde{\vec y} = \sigma(\vec s_2)$; the cost is $\lVert\tilde{\vec y} - \vec y\rVert^2$ of that.
+# * **Backward (Q1.25):** the chain-rule products keep the same form; only the input of Linear$_2$
+#   inside $\partial C/\partial W^{(2)}$ becomes $\tanh(W^{(1)}\vec x + \vec b^{(1)})$.
+# * **Jacobians (Q1.26):** $\frac{\partial\vec a_1}{\partial\vec s_1} = \operatorname{diag}\bigl(1 - \tanh^2(\vec s_1)\bigr)$;
+#   $\frac{\partial\tilde{\vec y}}{\partial\vec s_2} = \operatorname{diag}\bigl(\sigma(\vec s_2)\odot(1 - \sigma(\vec s_2))\bigr)$;
+#   $\frac{\partial C}{\partial\tilde{\vec y}} = 2(\tilde{\vec y} - \vec y)^\top$ is unchanged in form
+#   (with the new $\tilde{\vec y}$).
+#
+# === BEGIN MARK SCHEME ===
+# 2 points: the forward expressions with tanh and σ. 3 points: backward "same structure" plus
+# the changed Linear$_2$ input (1 point each for the W's, ½ for the b's). 1 point: both diagonal
+# Jacobians with the right entries (½ each).
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q1.28 — *written*: binary cross-entropy instead (6 points)
+#
+# Keep $f = \tanh$, $g = \sigma$, and replace the cost with the binary cross-entropy
+#
+# $$C_{\text{BCE}}(\vec y, \tilde{\vec y}) = \frac1K\sum_{i=1}^K -\bigl[y_i\log\tilde y_i + (1 - y_i)\log(1 - \tilde y_i)\bigr].$$
+#
+# What changes now in Q1.24 (2 points), Q1.25 (3 points) and Q1.26 (1 point)? Simplify
+# $\frac{\partial C}{\partial\tilde{\vec y}}\frac{\partial\tilde{\vec y}}{\partial\vec s_2}$ and say
+# why this pairing of σ with BCE helps training.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "bce_changes_written", "locked": false, "points": 6, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# * **Forward:** the blocks are as in Q1.27; only the cost's output changes, to
+#   $\frac1K\sum_i -[y_i\log\tilde y_i + (1 - y_i)\log(1 - \tilde y_i)]$ with
+#   $\tilde{\vec y} = \sigma(W^{(2)}\tanh(W^{(1)}\vec x + \vec b^{(1)}) + \vec b^{(2)})$.
+# * **Backward:** the products keep the same form as in Q1.27 (the cost enters only through
+#   $\partial C/\partial\tilde{\vec y}$).
+# * **Jacobians:** $\frac{\partial C}{\partial\tilde{\vec y}}$ is the $1\times K$ row with entries
+#   $\frac1K\Bigl(\frac{1 - y_i}{1 - \tilde y_i} - \frac{y_i}{\tilde y_i}\Bigr)
+#   = \frac1K\,\frac{\tilde y_i - y_i}{\tilde y_i(1 - \tilde y_i)}$; the other two are as in Q1.27.
+#   Multiplied by $\operatorname{diag}(\tilde y_i(1 - \tilde y_i))$ the σ factor cancels:
+#   $\frac{\partial C}{\partial\vec s_2} = \frac1K(\tilde{\vec y} - \vec y)^\top$. So the gradient does
+#   not vanish when σ saturates on a wrong answer, unlike the squared cost, whose gradient carries
+#   the factor $\tilde y_i(1 - \tilde y_i)\approx 0$ there.
+#
+# === BEGIN MARK SCHEME ===
+# 2 points: the new cost output (forward otherwise unchanged). 3 points: backward unchanged in
+# form, with the simplified $\frac1K(\tilde{\vec y} - \vec y)^\top$ (2) and the reason it helps (1).
+# 1 point: the entries of $\partial C/\partial\tilde{\vec y}$ with the $1/K$.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]

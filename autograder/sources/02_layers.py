@@ -20,26 +20,34 @@
 # | question | what | points |
 # | --- | --- | --- |
 # | Q2.1 | `fc_forward`: fully connected layer, inputs of any shape | 3 |
-# | Q2.2 | `fc_backward` | 4 |
-# | Q2.3 | `relu_forward` | 1 |
-# | Q2.4 | `relu_backward` | 2 |
-# | Q2.5 | `leaky_relu_forward` | 1 |
-# | Q2.6 | `leaky_relu_backward` | 2 |
-# | Q2.7 | `sigmoid_forward` (numerically stable) | 2 |
-# | Q2.8 | `sigmoid_backward` | 2 |
-# | Q2.9 | `tanh_forward` | 1 |
-# | Q2.10 | `tanh_backward` | 1 |
-# | Q2.11 | written: which activations make gradients vanish? | 3 |
-# | Q2.12 | `l2_loss` (mean squared error) | 2 |
-# | Q2.13 | `bce_loss` (binary cross-entropy) | 3 |
-# | Q2.14 | `softmax_loss` (numerically stable) | 4 |
-# | Q2.15 | `l2_regularization` | 2 |
-# | Q2.16 | `linear_regression_step`: three blocks chained | 2 |
-# | | **total** | **35** |
+# | Q2.2 | written: derive the backward pass of the fully connected layer | 3 |
+# | Q2.3 | `fc_backward` | 4 |
+# | Q2.4 | `relu_forward` | 1 |
+# | Q2.5 | written: derive the backward pass of ReLU | 1 |
+# | Q2.6 | `relu_backward` | 2 |
+# | Q2.7 | `leaky_relu_forward` | 1 |
+# | Q2.8 | `leaky_relu_backward` | 2 |
+# | Q2.9 | `sigmoid_forward` (numerically stable) | 2 |
+# | Q2.10 | `sigmoid_backward` | 2 |
+# | Q2.11 | `tanh_forward` | 1 |
+# | Q2.12 | `tanh_backward` | 1 |
+# | Q2.13 | `elu_forward` (exponential linear unit) | 1 |
+# | Q2.14 | `elu_backward` | 2 |
+# | Q2.15 | written: which activations make gradients vanish? | 3 |
+# | Q2.16 | `l2_loss` (mean squared error) | 2 |
+# | Q2.17 | `bce_loss` (binary cross-entropy) | 3 |
+# | Q2.18 | written: why softmax is a soft argmax | 1 |
+# | Q2.19 | written: derive the gradient of the softmax loss | 3 |
+# | Q2.20 | `softmax_loss` (numerically stable) | 4 |
+# | Q2.21 | written: derive the gradient of the L2 penalty | 1 |
+# | Q2.22 | `l2_regularization` | 2 |
+# | Q2.23 | `linear_regression_step`: three blocks chained | 2 |
+# | Q2.24–Q2.26 | written: the Perceptron, Adaline and logistic-regression losses from their update rule | 12 |
+# | | **total** (35 autograded + 24 written) | **59** |
 #
-# Every question except Q2.11 is autograded. Each has a test cell with public checks you can run
-# while you work; hidden checks with other inputs (other shapes, batch size 1, exact zeros, huge
-# scores, ...) run when your notebook is graded. Q2.11 is read by a person.
+# Every question marked *written* is read by a person; the others are autograded. Each autograded
+# question has a test cell with public checks you can run while you work; hidden checks with other
+# inputs (other shapes, batch size 1, exact zeros, huge scores, ...) run when your notebook is graded.
 #
 # Rules for all questions: use numpy only (no PyTorch, no autograd), no Python loops over examples,
 # and **never modify an input array in place** — build new arrays instead.
@@ -65,7 +73,7 @@ from hwlib.plots import plot_curves, plot_functions_and_derivatives
 # %matplotlib inline
 np.set_printoptions(precision=4, suppress=True)
 
-#: Questions whose public checks passed in this session (Q2.16 needs its building blocks to work).
+#: Questions whose public checks passed in this session (Q2.23 needs its building blocks to work).
 public_checks_passed: set[str] = set()
 
 # %% [markdown]
@@ -208,27 +216,38 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "fc_forwa
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.2 — `fc_backward` (4 points)
+# ### Q2.2 — *written*: derive the backward pass of the fully connected layer (3 points)
 #
 # Write $G = \partial L/\partial\,\text{out}$ for the upstream gradient, shape $(N, M)$, and $X$ for
-# the flattened input, shape $(N, D)$. Writing out $\text{out}_{ij} = \sum_d X_{id} W_{dj} + b_j$
-# and applying the chain rule entry by entry, then collecting the sums back into matrix products,
-# gives three compact results:
+# the flattened input, shape $(N, D)$, so that $\text{out}_{ij} = \sum_d X_{id} W_{dj} + b_j$.
+# Starting from this sum and the chain rule **entry by entry**, derive $\partial L/\partial X_{id}$,
+# $\partial L/\partial W_{dj}$ and $\partial L/\partial b_j$, then collect each result into a matrix
+# expression in $G$, $X$ and $W$ and check its shape. Write your derivation in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "fc_backward_derivation_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# By the chain rule, $\frac{\partial L}{\partial\theta} = \sum_{i,j}\frac{\partial L}{\partial\,\text{out}_{ij}}
+# \frac{\partial\,\text{out}_{ij}}{\partial\theta} = \sum_{i,j} G_{ij}\frac{\partial\,\text{out}_{ij}}{\partial\theta}$.
 #
-# $$\frac{\partial L}{\partial X} = G\,W^{\top} \quad (N, M)\times(M, D) \to (N, D)$$
+# * $\partial\,\text{out}_{i'j}/\partial X_{id} = W_{dj}$ if $i' = i$, else 0, so
+#   $\frac{\partial L}{\partial X_{id}} = \sum_j G_{ij}W_{dj} = (GW^\top)_{id}$: $\partial L/\partial X = GW^\top$,
+#   $(N, M)(M, D)\to(N, D)$, then reshaped to the original shape of `x`.
+# * $\partial\,\text{out}_{ij'}/\partial W_{dj} = X_{id}$ if $j' = j$, else 0, so
+#   $\frac{\partial L}{\partial W_{dj}} = \sum_i X_{id}G_{ij} = (X^\top G)_{dj}$: $\partial L/\partial W = X^\top G$,
+#   $(D, N)(N, M)\to(D, M)$.
+# * $\partial\,\text{out}_{ij'}/\partial b_j = 1$ if $j' = j$, so $\frac{\partial L}{\partial b_j} = \sum_i G_{ij}$:
+#   the column sums of $G$, shape $(M,)$.
 #
-# $$\frac{\partial L}{\partial W} = X^{\top} G \quad (D, N)\times(N, M) \to (D, M)$$
+# === BEGIN MARK SCHEME ===
+# 1 point per parameter: the entry-wise chain rule with the right partial derivative (½) and the
+# matrix form with a matching shape (½). A result stated without the entry-wise step gets ½ at most.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.3 — `fc_backward` (4 points)
 #
-# $$\frac{\partial L}{\partial b} = \mathbf{1}^{\top} G = \sum_{i=1}^{N} G_{i,:} \quad (M,)$$
-#
-# Why these make sense:
-#
-# * $X_{id}$ feeds into every output of row $i$, through weight $W_{dj}$ for output $j$, so its
-#   gradient collects $\sum_j G_{ij} W_{dj}$: row $i$ of $G W^{\top}$.
-# * $W_{dj}$ is used once for every example $i$, multiplied by $X_{id}$, so its gradient collects
-#   $\sum_i X_{id} G_{ij}$: entry $(d, j)$ of $X^{\top} G$.
-# * $b_j$ is added to output $j$ of every example, so its gradient sums column $j$ of $G$ over the
-#   batch (axis 0).
+# Implement the three gradients you derived in Q2.2, without loops (matrix products and sums).
 #
 # A quick sanity check that catches most mistakes: every gradient has the shape of the thing it is
 # the gradient of. In particular `grad_x` must come back in **x's original shape**
@@ -321,7 +340,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "fc_backw
 # Since the backward pass only receives `grad_out` and the cache, the forward pass must cache what
 # $f'$ needs: the input $x$, or the output when $f'$ is easier to write in terms of it.
 #
-# ### Q2.3 — `relu_forward` (1 point)
+# ### Q2.4 — `relu_forward` (1 point)
 #
 # The rectified linear unit keeps positive values and zeroes the rest:
 #
@@ -361,15 +380,30 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "relu_for
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.4 — `relu_backward` (2 points)
+# ### Q2.5 — *written*: derive the backward pass of ReLU (1 point)
 #
-# The derivative of ReLU is 1 for $x > 0$ and 0 for $x < 0$. At exactly $x = 0$ the function has a
-# kink and no derivative; any value in $[0, 1]$ is a valid *subgradient*. We follow PyTorch and
-# **use 0 at $x = 0$**:
+# Write the Jacobian $\partial\,\text{out}/\partial x$ of ReLU applied to a vector $x$ (which entries
+# are nonzero, and what are they?), and use the chain rule
+# $\frac{\partial L}{\partial x_i} = \sum_j \frac{\partial L}{\partial\,\text{out}_j}\frac{\partial\,\text{out}_j}{\partial x_i}$
+# to get $\partial L/\partial x_i$ for $x_i > 0$ and $x_i < 0$. Answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "relu_backward_derivation_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# $\text{out}_j = \max(0, x_j)$ depends on $x_j$ only, so the Jacobian is diagonal, with
+# $\partial\,\text{out}_i/\partial x_i = 1$ for $x_i > 0$ and $0$ for $x_i < 0$. The chain-rule sum
+# keeps the single term $j = i$: $\partial L/\partial x_i = \partial L/\partial\,\text{out}_i$ where
+# $x_i > 0$ and $0$ where $x_i < 0$ (at $x_i = 0$ a convention, here 0).
 #
-# $$\frac{\partial L}{\partial x_i} = \begin{cases} \dfrac{\partial L}{\partial\,\text{out}_i} & x_i > 0 \\[4pt] 0 & x_i \le 0 \end{cases}$$
+# === BEGIN MARK SCHEME ===
+# ½ point for the diagonal Jacobian with entries 1 / 0, ½ for the resulting masked upstream gradient.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.6 — `relu_backward` (2 points)
 #
-# The tests include inputs that are exactly 0. Also do not write into `grad_out`: it belongs to the
+# Implement your result of Q2.5. At exactly $x = 0$ ReLU has a kink and no derivative; any value in
+# $[0, 1]$ is a valid *subgradient*. We follow PyTorch and **use 0 at $x = 0$**. The tests include inputs that are exactly 0. Also do not write into `grad_out`: it belongs to the
 # caller.
 #
 # **Done** when the test cell prints ✓: the zero convention holds and the gradient check (inputs
@@ -420,17 +454,18 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "relu_bac
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.5 — `leaky_relu_forward` (1 point)
+# ### Q2.7 — `leaky_relu_forward` (1 point)
 #
 # ReLU sends no gradient at all through negative inputs. Leaky ReLU keeps a small slope $\alpha$
-# there (`negative_slope`, default $0.01$ as in PyTorch's `nn.LeakyReLU`):
+# there (`negative_slope`, default $0.1$ in this course, as in notebook 1; PyTorch's `nn.LeakyReLU`
+# defaults to $0.01$):
 #
 # $$\text{LeakyReLU}(x) = \begin{cases} x & x \ge 0 \\ \alpha x & x < 0 \end{cases}$$
 #
 # Use the `negative_slope` you are given: the tests also call it with other values.
 
 # %% nbgrader={"grade": false, "grade_id": "leaky_relu_forward_answer", "locked": false, "schema_version": 3, "solution": true}
-def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.01) -> tuple[np.ndarray, tuple]:
+def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.1) -> tuple[np.ndarray, tuple]:
     """Elementwise leaky ReLU.
 
     Inputs:
@@ -451,11 +486,11 @@ def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.01) -> tuple[np.
 # %% nbgrader={"grade": true, "grade_id": "leaky_relu_forward_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 x = np.array([-2.0, -0.5, 0.0, 1.5])
 out, _ = run("leaky_relu_forward", leaky_relu_forward, x)
-expect_close("leaky_relu_forward output with the default slope 0.01", out, [-0.02, -0.005, 0.0, 1.5],
-             inputs={"x": x}, hint="negative entries are multiplied by negative_slope, the rest pass unchanged")
-out, _ = run("leaky_relu_forward", leaky_relu_forward, x, negative_slope=0.1)
-expect_close("leaky_relu_forward output with negative_slope=0.1", out, [-0.2, -0.05, 0.0, 1.5],
-             inputs={"x": x, "negative_slope": 0.1}, hint="use the negative_slope argument, not a fixed 0.01")
+expect_close("leaky_relu_forward output with the default slope 0.1", out, [-0.2, -0.05, 0.0, 1.5],
+             inputs={"x": x}, hint="negative entries are scaled by negative_slope, the rest pass unchanged")
+out, _ = run("leaky_relu_forward", leaky_relu_forward, x, negative_slope=0.01)
+expect_close("leaky_relu_forward output with negative_slope=0.01", out, [-0.02, -0.005, 0.0, 1.5],
+             inputs={"x": x, "negative_slope": 0.01}, hint="use the negative_slope argument, not a fixed 0.1")
 passed("leaky_relu_forward")
 public_checks_passed.add("leaky_relu_forward")
 
@@ -464,7 +499,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "leaky_re
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.6 — `leaky_relu_backward` (2 points)
+# ### Q2.8 — `leaky_relu_backward` (2 points)
 #
 # The local derivative is 1 for $x > 0$ and $\alpha$ for $x < 0$. At $x = 0$ we again take the
 # left-hand value, as PyTorch does: **$\alpha$ at $x = 0$** (for $\alpha = 0$ this is exactly the
@@ -520,7 +555,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "leaky_re
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.7 — `sigmoid_forward` (2 points)
+# ### Q2.9 — `sigmoid_forward` (2 points)
 #
 # The logistic sigmoid squashes any real number into $(0, 1)$:
 #
@@ -577,7 +612,7 @@ with warnings.catch_warnings(record=True) as caught:
         out, _ = sigmoid_forward(x.copy())
 expect_true("sigmoid_forward at x = ±710, ±1000", not caught,
             "numpy warned: " + "; ".join(sorted({str(w.message) for w in caught})),
-            hint="only ever exponentiate numbers <= 0, e.g. z = np.exp(-np.abs(x)); "
+            hint="only ever exponentiate numbers <= 0 (which form of sigma suits which sign of x?); "
                  "np.where evaluates both of its branches on the whole array")
 expect_close("sigmoid_forward at x = ±710, ±1000", out, [0.0, 0.0, 0.5, 1.0, 1.0], inputs={"x": x},
              hint="use 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0")
@@ -589,7 +624,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "sigmoid_
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.8 — `sigmoid_backward` (2 points)
+# ### Q2.10 — `sigmoid_backward` (2 points)
 #
 # The sigmoid has a derivative that is cheapest to write in terms of its own output:
 #
@@ -623,7 +658,7 @@ def sigmoid_backward(grad_out: np.ndarray, cache) -> np.ndarray:
 # 1. Saturated inputs: the gradient is 0, not nan.
 x = np.array([-1000.0, 0.0, 1000.0])
 grad_out = np.array([1.0, 1.0, 1.0])
-with warnings.catch_warnings(), np.errstate(all="ignore"):  # Q2.7 checks the warnings; here only values count
+with warnings.catch_warnings(), np.errstate(all="ignore"):  # Q2.9 checks the warnings; here only values count
     warnings.simplefilter("ignore")
     _, cache = sigmoid_forward(x.copy())
     grad_x = sigmoid_backward(grad_out.copy(), cache)
@@ -646,7 +681,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "sigmoid_
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.9 — `tanh_forward` (1 point)
+# ### Q2.11 — `tanh_forward` (1 point)
 #
 # The hyperbolic tangent maps the real line into $(-1, 1)$:
 # $\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}} = 2\sigma(2x) - 1$. Typing the fraction in
@@ -684,13 +719,11 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "tanh_for
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.10 — `tanh_backward` (1 point)
+# ### Q2.12 — `tanh_backward` (1 point)
 #
-# Like the sigmoid, $\tanh$ has a derivative in terms of its output:
-#
-# $$\tanh'(x) = 1 - \tanh^2(x),$$
-#
-# which is 1 at $x = 0$ and falls towards 0 as $|x|$ grows.
+# Like the sigmoid, $\tanh$ has a derivative that can be written with its own output (you derived
+# $\tanh'$ in notebook 1, Q1.17), which is 1 at $x = 0$ and falls towards 0 as $|x|$ grows. Cache what
+# that form needs in `tanh_forward`.
 #
 # **Done** when the test cell prints ✓: the gradient check is below $10^{-9}$ and $x = \pm1000$ gives a
 # gradient of exactly 0.
@@ -704,7 +737,7 @@ def tanh_backward(grad_out: np.ndarray, cache) -> np.ndarray:
         cache: what tanh_forward returned as its cache.
 
     Returns:
-        grad_x: grad_out * (1 - tanh(x)**2), the shape of x.
+        grad_x: grad_out times tanh'(x), the shape of x.
     """
     ### BEGIN SOLUTION
     out = cache
@@ -720,14 +753,14 @@ grad_out = np.array([2.0, 2.0, 2.0])
 _, cache = tanh_forward(x.copy())
 grad_x = run("tanh_backward", tanh_backward, grad_out, cache)
 expect_close("tanh_backward at x = -1000, 0, 1000", grad_x, [0.0, 2.0, 0.0], inputs={"x": x, "grad_out": grad_out},
-             hint="the local derivative is 1 - tanh(x)**2; multiply it by grad_out")
+             hint="write tanh'(x) with tanh(x) itself (notebook 1, Q1.17) and multiply it by grad_out")
 
 # 2. Numeric gradient check (it differentiates your tanh_forward, so it waits until that passes).
 rng = np.random.default_rng(0)
 x = rng.uniform(-2.0, 2.0, size=(3, 4))
 if "tanh_forward" in public_checks_passed:
     expect_gradcheck(check_layer(tanh_forward, tanh_backward, {"x": x}, h=1e-5, title="gradient check: tanh"),
-                     hint="the local derivative is 1 - tanh(x)**2; multiply it by grad_out")
+                     hint="write tanh'(x) with tanh(x) itself (notebook 1, Q1.17) and multiply it by grad_out")
     passed("tanh_backward")
 else:
     print("gradient check skipped until tanh_forward passes its public checks: it compares your tanh_backward "
@@ -735,6 +768,122 @@ else:
 
 ### BEGIN HIDDEN TESTS
 from course.hidden import run_hidden_tests; run_hidden_tests("layers", "tanh_backward")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q2.13 — `elu_forward` (1 point)
+#
+# The exponential linear unit is the identity for positive inputs and bends smoothly towards
+# $-\alpha$ for negative ones:
+#
+# $$\text{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0 \end{cases}
+#   \qquad (\alpha = \texttt{alpha} > 0,\ \text{default } 1).$$
+#
+# Unlike ReLU its output can be negative, and unlike LeakyReLU it saturates (at $-\alpha$) for very
+# negative inputs. Mind overflow: `np.where` evaluates **both** branches on the whole array, so an
+# exponential of a large positive entry overflows (with a warning) even though that branch is not
+# chosen there. The tests use $x = \pm1000$ and fail on any overflow warning.
+#
+# **Done** when the test cell prints ✓.
+
+# %% nbgrader={"grade": false, "grade_id": "elu_forward_answer", "locked": false, "schema_version": 3, "solution": true}
+def elu_forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, tuple]:
+    """Elementwise exponential linear unit.
+
+    Inputs:
+        x: array of any shape.
+        alpha: the value ELU tends to (as -alpha) for very negative x; alpha > 0.
+
+    Returns:
+        out: ELU(x), the shape of x, computed without overflow.
+        cache: whatever elu_backward needs (alpha too).
+    """
+    ### BEGIN SOLUTION
+    negative_part = alpha * np.expm1(np.minimum(x, 0.0))
+    out = np.where(x > 0, x, negative_part)
+    cache = (x, alpha)
+    ### END SOLUTION
+    return out, cache
+
+
+# %% nbgrader={"grade": true, "grade_id": "elu_forward_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+x = np.array([-2.0, -0.5, 0.0, 1.5])
+out, _ = run("elu_forward", elu_forward, x)
+expect_close("elu_forward output, alpha = 1", out, [math.expm1(-2.0), math.expm1(-0.5), 0.0, 1.5], inputs={"x": x},
+             hint="positive entries pass unchanged; the others follow the exponential branch of the definition")
+out, _ = run("elu_forward", elu_forward, x, alpha=0.5)
+expect_close("elu_forward output, alpha = 0.5", out, [0.5 * math.expm1(-2.0), 0.5 * math.expm1(-0.5), 0.0, 1.5],
+             inputs={"x": x, "alpha": 0.5}, hint="use the alpha argument, not a fixed 1")
+x = np.array([-1000.0, 1000.0])
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    with np.errstate(over="raise", invalid="raise"):
+        out, _ = run("elu_forward", elu_forward, x)
+expect_close("elu_forward at x = -1000, 1000 (no overflow)", out, [-1.0, 1000.0], inputs={"x": x},
+             hint="exponentiate only numbers <= 0, e.g. clip x at 0 before the exponential")
+passed("elu_forward")
+public_checks_passed.add("elu_forward")
+
+### BEGIN HIDDEN TESTS
+from course.hidden import run_hidden_tests; run_hidden_tests("layers", "elu_forward")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q2.14 — `elu_backward` (2 points)
+#
+# Differentiate the two branches of ELU yourself. At $x = 0$ use the **slope from the left**, as for
+# ReLU and LeakyReLU (for $\alpha = 1$ both sides agree anyway). The slope for $x \le 0$ can be
+# written with the forward output, or with $x$; either way, it must not overflow at $x = 1000$.
+#
+# **Done** when the test cell prints ✓: the convention at 0, no overflow, and a gradient check below
+# $10^{-9}$ (step $10^{-5}$: ELU is curved for $x < 0$).
+
+# %% nbgrader={"grade": false, "grade_id": "elu_backward_answer", "locked": false, "schema_version": 3, "solution": true}
+def elu_backward(grad_out: np.ndarray, cache) -> np.ndarray:
+    """Backward pass of elu_forward.
+
+    Inputs:
+        grad_out: upstream gradient, the shape of x.
+        cache: what elu_forward returned as its cache.
+
+    Returns:
+        grad_x: grad_out times ELU'(x) (left slope at 0), the shape of x.
+    """
+    ### BEGIN SOLUTION
+    x, alpha = cache
+    grad_x = grad_out * np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+    ### END SOLUTION
+    return grad_x
+
+
+# %% nbgrader={"grade": true, "grade_id": "elu_backward_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# 1. The convention at 0 and huge inputs: alpha = 0.5 makes the two sides of 0 differ.
+x = np.array([-1000.0, 0.0, 1000.0])
+grad_out = np.array([2.0, 2.0, 2.0])
+_, cache = elu_forward(x.copy(), alpha=0.5)
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    with np.errstate(over="raise", invalid="raise"):
+        grad_x = run("elu_backward", elu_backward, grad_out, cache)
+expect_close("elu_backward at x = -1000, 0, 1000 with alpha = 0.5", grad_x, [0.0, 1.0, 2.0],
+             inputs={"x": x, "alpha": 0.5, "grad_out": grad_out},
+             hint="differentiate each branch; at 0 take the left branch; take alpha from the cache")
+
+# 2. Numeric gradient check (it differentiates your elu_forward, so it waits until that passes).
+rng = np.random.default_rng(0)
+x = rng.choice([-1.0, 1.0], size=(3, 4)) * rng.uniform(0.1, 2.0, size=(3, 4))
+if "elu_forward" in public_checks_passed:
+    for alpha in (1.0, 0.7):
+        expect_gradcheck(check_layer(elu_forward, elu_backward, {"x": x}, params={"alpha": alpha}, h=1e-5,
+                                     title=f"gradient check: elu (alpha={alpha})"),
+                         hint="differentiate each branch of ELU; multiply by grad_out")
+    passed("elu_backward")
+else:
+    print("gradient check skipped until elu_forward passes its public checks: it compares your elu_backward "
+          "with numeric derivatives of your elu_forward.")
+
+### BEGIN HIDDEN TESTS
+from course.hidden import run_hidden_tests; run_hidden_tests("layers", "elu_backward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -747,9 +896,8 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "tanh_bac
 # The next cell plots each activation and its derivative. The derivatives are **computed by your
 # backward functions** (with `grad_out` = 1), so this plot is also a visual check of your work. Two
 # more curves are included for comparison: the identity (a purely linear layer) and GELU,
-# $\text{GELU}(x) = x\,\Phi(x)$ with $\Phi$ the standard normal CDF, whose derivative is
-# $\Phi(x) + x\,\varphi(x)$ ($\varphi$ the normal density); GELU is given here, you do not implement
-# it.
+# $\text{GELU}(x) = x\,\Phi(x)$ with $\Phi$ the standard normal CDF (notebook 1, Q1.18). GELU is given
+# here and its derivative is estimated by central differences, so you do not implement it.
 
 # %% nbgrader={"grade": false, "grade_id": "activation_plots", "locked": true, "schema_version": 3, "solution": false}
 def derivative_from_backward(forward, backward, **params):
@@ -770,9 +918,9 @@ def gelu(x: np.ndarray) -> np.ndarray:
     return x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
 
 
-def gelu_derivative(x: np.ndarray) -> np.ndarray:
-    """GELU'(x) = Phi(x) + x * phi(x)."""
-    return 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))) + x * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)
+def gelu_derivative(x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """GELU'(x) estimated by a central difference (error ~1e-10 at this step)."""
+    return (gelu(x + h) - gelu(x - h)) / (2 * h)
 
 
 activations = {
@@ -783,7 +931,8 @@ activations = {
                                                                 negative_slope=0.1)),
     "sigmoid": (output_of(sigmoid_forward), derivative_from_backward(sigmoid_forward, sigmoid_backward)),
     "tanh": (output_of(tanh_forward), derivative_from_backward(tanh_forward, tanh_backward)),
-    "GELU (given)": (gelu, gelu_derivative),
+    "ELU (alpha=1)": (output_of(elu_forward), derivative_from_backward(elu_forward, elu_backward)),
+    "GELU (given, numeric derivative)": (gelu, gelu_derivative),
 }
 plot_functions_and_derivatives(activations, x=np.linspace(-6.0, 6.0, 601))
 plt.show()
@@ -794,7 +943,7 @@ for name in ("linear (identity)", "ReLU", "sigmoid", "tanh"):
     print(f"  {name:<28}" + "".join(f"{d:>10.2e}" for d in activations[name][1](points)))
 
 # %% [markdown]
-# ### Q2.11 — written: vanishing gradients (3 points)
+# ### Q2.15 — written: vanishing gradients (3 points)
 #
 # Among the **linear**, **ReLU**, **tanh** and **sigmoid** activations, which ones can make
 # gradients vanish (become zero or nearly zero) during backpropagation? For each one that does,
@@ -803,7 +952,7 @@ for name in ("linear (identity)", "ReLU", "sigmoid", "tanh"):
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "vanishing_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
-# *Model answer (one point each for: the right set of functions; the reason; the inputs).*
+# *Model answer.*
 #
 # * **Linear** does not suffer: its derivative is 1 for every input, so it passes gradients through
 #   unchanged (a stack of linear layers is itself just one linear map, but that is another problem).
@@ -819,23 +968,31 @@ for name in ("linear (identity)", "ReLU", "sigmoid", "tanh"):
 #   but its derivative is exactly 0 for **negative** inputs (and, by our convention, at 0). A unit
 #   whose input is negative for every example passes no gradient at all and stops learning (a "dead
 #   ReLU"). Leaky ReLU keeps a small slope there to avoid this.
+#
+# === BEGIN MARK SCHEME ===
+# One point each: the right set of functions (sigmoid and tanh saturate, ReLU dies on negative
+# inputs, linear does not vanish); the reason (local derivative near 0, multiplied along the
+# layers); the inputs (large |x| of either sign for sigmoid/tanh, negative x for ReLU).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
 # ## Part C — loss functions
 #
 # A loss returns `(loss, grad)`: a scalar, and the gradient of that scalar with respect to its first
-# argument (the predictions or scores), with the shape of that argument. All four losses here
+# argument (the predictions or scores), with the shape of that argument. The three data losses here
 # **average over all entries** or over the batch, so the same learning rate works for any batch
-# size; do not forget that factor in the gradient.
+# size; do not forget that factor in the gradient. The L2 penalty of Q2.22 is different: it is a
+# **sum** over all weights, since it measures the weights, not the data.
 #
-# ### Q2.12 — `l2_loss` (2 points)
+# ### Q2.16 — `l2_loss` (2 points)
 #
 # The mean squared error between predictions `x` and targets `y` (both of the same shape, any shape):
 #
-# $$L = \frac{1}{K}\sum_{k=1}^{K} (x_k - y_k)^2, \qquad \frac{\partial L}{\partial x_k} = \frac{2}{K}(x_k - y_k),$$
+# $$L = \frac{1}{K}\sum_{k=1}^{K} (x_k - y_k)^2,$$
 #
-# where the sums run over **all** $K$ = `x.size` entries. This is exactly PyTorch's
+# where the sum runs over **all** $K$ = `x.size` entries; differentiate it with respect to each $x_k$
+# for the gradient. This is exactly PyTorch's
 # `nn.MSELoss()` with its default `reduction="mean"`.
 #
 # **Done** when the test cell prints ✓: a hand-checkable example and a gradient check below $10^{-9}$.
@@ -861,20 +1018,20 @@ def l2_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 # %% nbgrader={"grade": true, "grade_id": "l2_loss_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# 1. By hand: differences 0, 1, 2, 3 -> loss (0 + 1 + 4 + 9) / 4, gradient 2 * difference / 4.
+# 1. By hand: differences 0, 1, 2, 3 -> loss (0 + 1 + 4 + 9) / 4.
 x = np.array([[1.0, 2.0], [3.0, 4.0]])
 y = np.array([[1.0, 1.0], [1.0, 1.0]])
 loss, grad_x = run("l2_loss", l2_loss, x, y)
 expect_close("l2_loss value", loss, 3.5, inputs={"x": x, "y": y}, hint="average (x - y)**2 over all 4 entries")
 expect_close("l2_loss gradient", grad_x, [[0.0, 0.5], [1.0, 1.5]], inputs={"x": x, "y": y},
-             hint="2 * (x - y) divided by the number of entries, x.size")
+             hint="differentiate the mean: every entry's term, and the 1/K in front")
 
 # 2. Numeric gradient check (x - y kept away from 0, so no gradient entry is tiny).
 rng = np.random.default_rng(0)
 y = rng.standard_normal((3, 4))
 x = y + rng.choice([-1.0, 1.0], size=(3, 4)) * rng.uniform(0.1, 2.0, size=(3, 4))
 expect_gradcheck(check_loss(l2_loss, x, y, h=1e-3, title="gradient check: l2_loss"),
-                 hint="grad_x = 2 * (x - y) / x.size")
+                 hint="differentiate the mean: every entry's term, and the 1/K in front")
 passed("l2_loss")
 public_checks_passed.add("l2_loss")
 
@@ -883,7 +1040,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "l2_loss"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.13 — `bce_loss` (3 points)
+# ### Q2.17 — `bce_loss` (3 points)
 #
 # Binary cross-entropy compares predicted probabilities $\hat y \in (0, 1)$ (typically sigmoid
 # outputs) with targets $y \in [0, 1]$ (usually 0 or 1), entry by entry, and averages over all
@@ -943,7 +1100,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "bce_loss
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.14 — `softmax_loss` (4 points)
+# ### Softmax and cross-entropy
 #
 # For classification into $C$ classes, a network outputs a score $x_{i,c}$ for every example $i$
 # and class $c$: `x` has shape $(N, C)$, and `y` holds the correct class of each example, an
@@ -956,7 +1113,66 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "bce_loss
 #
 # $$L = -\frac{1}{N}\sum_{i=1}^{N} \log p_{i, y_i}.$$
 #
-# **Stability: subtract the row maximum.** Scores of a few hundred already overflow $e^{x}$.
+# ### Q2.18 — *written*: why is softmax a *soft argmax*? (1 point)
+#
+# Compare $p_{i,:}$ with the one-hot vector of $\arg\max_c x_{i,c}$. What happens to $p_{i,:}$ when
+# every score of the row is multiplied by a large factor $\beta > 0$, and what does it look like for
+# small $\beta$? Answer in two or three sentences in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "soft_argmax_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# The argmax, written as a one-hot vector, puts all its weight on the largest score. Softmax puts
+# *most* of the weight there: the entries are positive, sum to 1, keep the order of the scores, and
+# the largest score gets the largest probability. With scores $\beta x$, $p_c \propto e^{\beta x_c}$,
+# so as $\beta\to\infty$ the distribution tends to the one-hot argmax (for a unique maximum), and as
+# $\beta\to 0$ it tends to uniform. Unlike the argmax, it is smooth in the scores (it has a useful
+# gradient everywhere), which is why it is a *soft* (differentiable) version of the argmax, not of
+# the max.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: "a smooth/differentiable approximation of the one-hot argmax" plus the limit
+# $\beta\to\infty$ (or an equivalent statement that the largest score dominates). ½ without the limit.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.19 — *written*: derive the gradient of the softmax loss (3 points)
+#
+# For one example $i$ with correct class $y_i$, write $\ell_i = -\log p_{i,y_i}$ in terms of the
+# scores $x_{i,:}$ and differentiate it with respect to $x_{i,c}$, separately for $c = y_i$ and for
+# $c \ne y_i$. Then write $\partial L/\partial x_{i,c}$ for the batch loss $L$ (the mean over $N$
+# examples) as one expression, and explain why subtracting the row maximum $M_i$ from the scores
+# (see Q2.20) does not change it. Answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "softmax_gradient_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# $\ell_i = -x_{i,y_i} + \log\sum_j e^{x_{i,j}}$. The derivative of the log-sum-exp term with respect
+# to $x_{i,c}$ is $e^{x_{i,c}}/\sum_j e^{x_{i,j}} = p_{i,c}$; the first term contributes $-1$ only when
+# $c = y_i$. So $\partial\ell_i/\partial x_{i,c} = p_{i,c} - 1$ for $c = y_i$ and $p_{i,c}$ otherwise,
+# i.e. $p_{i,c} - \mathbb 1[c = y_i]$. Example $i$'s loss depends on row $i$ only, and $L$ is the
+# mean, so
+#
+# $$\frac{\partial L}{\partial x_{i,c}} = \frac{p_{i,c} - \mathbb 1[c = y_i]}{N}.$$
+#
+# Subtracting $M_i$ from row $i$ multiplies numerator and denominator of every $p_{i,c}$ by
+# $e^{-M_i}$, so no $p$ changes and neither does the gradient.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: $\ell_i$ rewritten with log-sum-exp (or an equivalent quotient-rule route). 1 point: both
+# cases $c = y_i$, $c \ne y_i$ correct. ½ point: the $1/N$ and the combined one-hot form. ½ point:
+# the invariance argument.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.20 — `softmax_loss` (4 points)
+#
+# Implement the loss of the previous section and your gradient of Q2.19, for a batch.
+#
+# **Stability: subtract the row maximum.** In float64, $e^{x}$ overflows to `inf` for scores above
+# about $709.78$ ($\ln$ of the largest float64, $1.8\times10^{308}$); in float32 already above about
+# $88.7$. Scores that large are rare but do occur, e.g. with a badly scaled network or a huge
+# learning rate.
 # Subtracting any constant $M_i$ from a whole row changes nothing, because $e^{-M_i}$ cancels between
 # numerator and denominator. With $M_i = \max_c x_{i,c}$ every exponent is $\le 0$ (no overflow)
 # and the largest one is exactly $e^0 = 1$ (the denominator is at least 1, so no $\log 0$). In
@@ -967,14 +1183,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "bce_loss
 # This is **required**: the tests use scores of $\pm 1000$, with different rows at very different
 # levels (so use the maximum of each row, not of the whole array).
 #
-# **Gradient.** Working through the chain rule (the softmax Jacobian is
-# $\partial p_{i,c'}/\partial x_{i,c} = p_{i,c'}(\delta_{c,c'} - p_{i,c})$) everything collapses to
-# a very simple result:
-#
-# $$\frac{\partial L}{\partial x_{i,c}} = \frac{p_{i,c} - \mathbb{1}[c = y_i]}{N},$$
-#
-# the probabilities minus the one-hot labels, divided by $N$. The max-subtraction does not change
-# the gradient (it changes no $p$).
+# **Gradient:** your result of Q2.19.
 #
 # **Done** when the test cell prints ✓: a hand-checkable example, a gradient check below $10^{-9}$, and
 # the stability check: with scores of $\pm1000$ the loss and gradient are finite and equal to what
@@ -1012,13 +1221,13 @@ loss, grad_x = run("softmax_loss", softmax_loss, x, y)
 expect_close("softmax_loss value", loss, 0.40760596, inputs={"x": x, "y": y},
              hint="loss = -log p[0, y[0]] = log(1 + e^-1 + e^-2) here")
 expect_close("softmax_loss gradient", grad_x, [[-0.33475904, 0.24472847, 0.09003057]], inputs={"x": x, "y": y},
-             hint="grad_x = (p - onehot(y)) / N: the probabilities, minus 1 at the correct class")
+             hint="compare with your derivation in Q2.19 (and do not forget the batch mean)")
 
 # 2. Numeric gradient check on random scores (N = 3, C = 4).
 rng = np.random.default_rng(1)
 x, y = 0.5 * rng.standard_normal((3, 4)), rng.integers(0, 4, size=3)
 expect_gradcheck(check_loss(softmax_loss, x, y, h=1e-5, title="gradient check: softmax_loss"),
-                 hint="grad_x = (p - onehot(y)) / N")
+                 hint="compare with your derivation in Q2.19 (and do not forget the batch mean)")
 
 # 3. Stability: scores of +-1000, rows at very different levels.
 x = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1001.0, -999.0], [1000.0, 999.0, 1000.0]])
@@ -1041,14 +1250,34 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "softmax_
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Q2.15 — `l2_regularization` (2 points)
+# ### Q2.21 — *written*: derive the gradient of the L2 penalty (1 point)
+#
+# Differentiate $L(W) = \frac{\lambda}{2}\sum_k W_k^2$ with respect to one entry $W_k$, write the
+# whole gradient as an array expression, and say what the factor $\frac12$ is for. Answer in the
+# cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "l2_regularization_derivation_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# Only the term $W_k^2$ of the sum depends on $W_k$, so $\partial L/\partial W_k = \frac{\lambda}{2}\cdot 2W_k
+# = \lambda W_k$, i.e. $\partial L/\partial W = \lambda W$ (the shape of $W$). The $\frac12$ cancels the 2
+# from the square, so the gradient (and the weight-decay update $W \leftarrow W - \eta\lambda W$) is
+# simply proportional to $W$.
+#
+# === BEGIN MARK SCHEME ===
+# ½ point for $\lambda W_k$ with the step shown, ½ for the role of the $\frac12$.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.22 — `l2_regularization` (2 points)
 #
 # To keep weights small, training adds a penalty on the weights to the data loss:
 #
-# $$L(W) = \frac{\lambda}{2}\lVert W\rVert^2 = \frac{\lambda}{2}\sum_{k} W_k^2, \qquad \frac{\partial L}{\partial W_k} = \lambda\,W_k,$$
+# $$L(W) = \frac{\lambda}{2}\lVert W\rVert^2 = \frac{\lambda}{2}\sum_{k} W_k^2,$$
 #
 # with the sum over **every** entry of `w` (any shape) and $\lambda$ = `reg` the regularization
-# strength. The factor $\frac12$ is there so that the gradient is simply $\lambda W$.
+# strength. It is a sum, not a mean: the penalty should not depend on how the weights are arranged
+# or how many examples a batch has. The gradient is your result of Q2.21.
 #
 # **Done** when the test cell prints ✓: a hand-checkable example and a gradient check below $10^{-9}$.
 
@@ -1062,7 +1291,7 @@ def l2_regularization(w: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
 
     Returns:
         loss: (reg / 2) * sum of w**2 over all entries (a float).
-        grad_w: reg * w, the shape of w.
+        grad_w: dloss/dw, the shape of w.
     """
     ### BEGIN SOLUTION
     loss = 0.5 * reg * np.sum(w ** 2)
@@ -1078,13 +1307,13 @@ loss, grad_w = run("l2_regularization", l2_regularization, w, 0.1)
 expect_close("l2_regularization value", loss, 0.7, inputs={"w": w, "reg": 0.1},
              hint="(reg / 2) * np.sum(w ** 2): do not forget the 1/2")
 expect_close("l2_regularization gradient", grad_w, [[0.1, -0.2], [0.3, 0.0]], inputs={"w": w, "reg": 0.1},
-             hint="the 1/2 cancels the 2 from the square: grad_w = reg * w")
+             hint="compare with your derivation in Q2.21")
 
 # 2. Numeric gradient check (entries of w kept away from 0, so no gradient entry is tiny).
 rng = np.random.default_rng(0)
 w = rng.choice([-1.0, 1.0], size=(3, 4)) * rng.uniform(0.1, 2.0, size=(3, 4))
 expect_gradcheck(check_loss(l2_regularization, w, 0.3, h=1e-3, title="gradient check: l2_regularization"),
-                 hint="grad_w = reg * w")
+                 hint="compare with your derivation in Q2.21")
 passed("l2_regularization")
 
 ### BEGIN HIDDEN TESTS
@@ -1094,7 +1323,7 @@ from course.hidden import run_hidden_tests; run_hidden_tests("layers", "l2_regul
 # %% [markdown]
 # ## Part D — putting blocks together: linear regression
 #
-# ### Q2.16 — `linear_regression_step` (2 points)
+# ### Q2.23 — `linear_regression_step` (2 points)
 #
 # Linear regression predicts $\hat y = X W + b$ and minimizes the mean squared error. With the
 # blocks you have, one forward and backward pass is three calls: `fc_forward` for the prediction,
@@ -1209,6 +1438,81 @@ print(f"w found {w_fit.ravel()}  (true {w_true.ravel()})")
 print(f"b found {b_fit}  (true {b_true})")
 
 # %% [markdown]
+# ## Part E — losses from an update rule (written)
+#
+# Three classic linear classifiers share the same update rule for a training example
+# $(\vec x, y)$ with $y\in\{-1, +1\}$:
+#
+# $$w_i \leftarrow w_i + \eta\,(y - \tilde y)\,x_i \qquad (\text{and } b \leftarrow b + \eta\,(y - \tilde y)),$$
+#
+# and differ only in how the prediction $\tilde y$ is computed from the pre-activation
+# $z = b + \sum_{i=1}^d w_i x_i$. Read the rule as one step of (stochastic) gradient descent,
+# $w_i \leftarrow w_i - \eta\,\partial\ell/\partial w_i$, on some per-example loss $\ell$: then
+# $\partial\ell/\partial w_i = -(y - \tilde y)\,x_i$. For each model below, find a loss $\ell(z, y)$
+# with this gradient and **show the steps**: which derivative $\partial\ell/\partial z$ the rule asks
+# for (chain rule through $z$), and how you integrate it. A final formula alone earns no points.
+# Each answer goes in its own cell below.
+#
+# ### Q2.24 — *written*: the Perceptron, $\tilde y = \operatorname{sign}(z)$ (4 points)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "perceptron_loss_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# Since $\partial z/\partial w_i = x_i$, the rule needs $\partial\ell/\partial z = -(y - \operatorname{sign}(z))$.
+# With $y\in\{\pm1\}$: if $\operatorname{sign}(z) = y$ (correct) this is 0; if not, $y - \operatorname{sign}(z) = 2y$,
+# so $\partial\ell/\partial z = -2y$. A function of $z$ that is constant where $yz > 0$ and has slope
+# $-2y$ where $yz < 0$ is $\ell(z, y) = 2\max(0, -yz)$, and up to the constant factor (which only
+# rescales $\eta$) the **perceptron loss** $\ell = \max(0, -y z) = \max\bigl(0, -y(b + \sum_i w_i x_i)\bigr)$.
+# Check: $\partial\ell/\partial w_i = -y x_i\,\mathbb 1[yz < 0]$, matching the rule (with $\eta$ doubled).
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: the rule read as a gradient step, so $\partial\ell/\partial z = -(y - \tilde y)$ (chain rule
+# through $z$). 1 point: the two cases (correct: 0; wrong: $-2y$). 1 point: integrating to
+# $\max(0, -yz)$ (a constant factor is fine). 1 point: the check or a correct statement of where the
+# loss is not differentiable ($z = 0$) and why that does not matter for the rule.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.25 — *written*: Adaline / least mean squares, $\tilde y = z$ (4 points)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "adaline_loss_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# The rule needs $\partial\ell/\partial z = -(y - z) = z - y$. Integrating in $z$:
+# $\ell(z, y) = \frac12(z - y)^2 + \text{const}$, so the loss is the **squared error**
+# $\ell = \frac12\bigl(y - b - \sum_i w_i x_i\bigr)^2$. Check: $\partial\ell/\partial w_i = (z - y)x_i =
+# -(y - \tilde y)x_i$, so gradient descent gives exactly the update rule.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: $\partial\ell/\partial z = -(y - z)$ via the chain rule. 1 point: the integration step.
+# 1 point: $\frac12(y - z)^2$ (the $\frac12$ matters for the exact rule; without it the rule has $2\eta$).
+# 1 point: the check by differentiating back.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q2.26 — *written*: logistic regression, $\tilde y = \tanh(z)$ (4 points)
+#
+# Hint: write $y\in\{\pm1\}$ and use $\tanh(z) = 2\sigma(2z) - 1$, or integrate $\tanh$ directly;
+# compare the result with the logistic loss $\log(1 + e^{-t})$ of a margin $t$.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "logistic_loss_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# The rule needs $\partial\ell/\partial z = -(y - \tanh z) = \tanh z - y$. Integrating in $z$, with
+# $\int\tanh z\,dz = \log\cosh z$: $\ell(z, y) = \log\cosh z - yz + \text{const}$. For $y = \pm1$,
+# $\cosh z = \cosh(yz)$ and $\log\cosh(yz) - yz = \log\frac{e^{yz} + e^{-yz}}{2} - yz = \log(1 + e^{-2yz}) - \log 2$.
+# Dropping the constant, the loss is the **logistic loss** $\ell = \log\bigl(1 + e^{-2y(b + \sum_i w_i x_i)}\bigr)$,
+# i.e. the negative log-likelihood of the model $P(y\mid\vec x) = \sigma(2yz)$ (with $\tilde y = \tanh z
+# = P(+1) - P(-1)$ its expected label). Check: $\partial\ell/\partial z = -2y\,\sigma(-2yz) = -(y - \tanh z)$
+# for $y = \pm1$.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: $\partial\ell/\partial z = \tanh z - y$. 1 point: integration ($\log\cosh z - yz$).
+# 1 point: rewriting as $\log(1 + e^{-2yz})$ (up to constants; an equivalent cross-entropy form with
+# $\sigma(2z)$ and targets $(1 + y)/2$ is also fine). 1 point: the check, or the likelihood reading.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Summary: gradient checks of every block
 #
 # All your backward passes and losses against numeric gradients, on fresh random inputs (float64,
@@ -1235,6 +1539,8 @@ summary = [  # the step h of each check as in the questions: 1e-3 where there is
                 title="sigmoid", verbose=False),
     check_layer(tanh_forward, tanh_backward, {"x": rng.uniform(-2, 2, size=(4, 5))}, h=1e-5, title="tanh",
                 verbose=False),
+    check_layer(elu_forward, elu_backward, {"x": away_from_zero(rng, (4, 5))}, params={"alpha": 0.7}, h=1e-5,
+                title="elu", verbose=False),
     check_loss(l2_loss, targets + away_from_zero(rng, (4, 5)), targets, h=1e-3, title="l2_loss", verbose=False),
     check_loss(bce_loss, rng.uniform(0.2, 0.8, size=(2, 3)), rng.integers(0, 2, size=(2, 3)).astype(float),
                h=3e-6, title="bce_loss", verbose=False),

@@ -458,30 +458,34 @@ show_animation(gif_path)
 # %% nbgrader={"grade": false, "grade_id": "explorer", "locked": true, "schema_version": 3, "solution": false}
 affine_fit_explorer(fit_affine_transform, P, P_prime)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "hyperparameters_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
-# ### Q3.4 — How you chose the hyperparameters (2 points)
+# %% [markdown]
+# ### Q3.4 — *written*: how you chose the hyperparameters (2 points)
 #
 # In two or three sentences: which learning rate and number of steps did you settle on, what
 # final loss and wall time did you get, and what happened with a much smaller and a much larger
-# learning rate?
-#
+# learning rate? Write your answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "hyperparameters_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer.* A learning rate of 0.5 with 100 steps reaches a loss of about $1.6\times10^{-5}$
 # (close to the best possible for this noisy data) in a few milliseconds. With 0.01 the loss is
 # still about $3\times10^{-2}$ after 100 steps, because each step is tiny; with a learning rate above
 # roughly 0.93 the updates overshoot, the loss grows every step and ends as inf/nan. Between these,
 # larger rates converge in fewer steps.
-# Marking: 1 point for the settings with loss and time, 1 point for a correct description of too
+# === BEGIN MARK SCHEME ===
+# 1 point for the settings with loss and time, 1 point for a correct description of too
 # small (slow) and too large (divergence) learning rates.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "ransac_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
-# ### Q3.5 — Gradient descent versus RANSAC (4 points)
+# %% [markdown]
+# ### Q3.5 — *written*: gradient descent versus RANSAC (4 points)
 #
 # You have now seen two ways to fit an affine transform to correspondences: RANSAC, and gradient
 # descent on the squared-error loss. In three or four sentences, give advantages and disadvantages
-# of each. (The optional experiment below may give you ideas.)
-#
+# of each. (The optional experiment below may give you ideas.) Write your answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ransac_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer.* RANSAC fits minimal samples (three correspondences for an affine transform) and
 # keeps the model with the most inliers, so it is robust to a large fraction of outliers, but it is
@@ -492,8 +496,10 @@ affine_fit_explorer(fit_affine_transform, P, P_prime)
 # outliers pull the fit far off (their squared residuals dominate), it needs a well-chosen learning
 # rate and number of steps, and for non-convex models it can stop in a local minimum. A robust loss
 # (e.g. Huber) or RANSAC for the inlier set followed by gradient descent combines the strengths.
-# Marking: 1 point each for a correct advantage and disadvantage of each method (4 in total);
+# === BEGIN MARK SCHEME ===
+# 1 point each for a correct advantage and disadvantage of each method (4 in total);
 # robustness to outliers versus use of all points should appear.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]

@@ -19,20 +19,21 @@
 # | question | what | points |
 # | --- | --- | --- |
 # | Q5.1 | `derivative_mask`: a 1-D mask that differentiates a signal | 2 |
-# | Q5.2 | `conv_forward`: strided, padded, multi-channel 2-D convolution | 6 |
-# | Q5.3 | written: the gradients of a convolution | 4 |
-# | Q5.4 | `conv_backward` | 6 |
-# | Q5.5 | `vertical_edge_mask`: a hand-made edge detector | 2 |
-# | Q5.6 | written: the output of strided max pooling | 1 |
-# | Q5.7 | `max_pool_forward` | 3 |
-# | Q5.8 | written: backpropagation through max pooling in plain words | 2 |
-# | Q5.9 | `max_pool_backward` | 4 |
-# | | **total** | **30** |
+# | Q5.2 | written: pseudocode of a strided convolution | 2 |
+# | Q5.3 | `conv_forward`: strided, padded, multi-channel 2-D convolution | 6 |
+# | Q5.4 | written: the gradients of a convolution | 4 |
+# | Q5.5 | `conv_backward` | 6 |
+# | Q5.6 | `vertical_edge_mask`: a hand-made edge detector | 2 |
+# | Q5.7 | written: the output of strided max pooling | 1 |
+# | Q5.8 | `max_pool_forward` | 3 |
+# | Q5.9 | written: backpropagation through max pooling in plain words | 2 |
+# | Q5.10 | `max_pool_backward` | 4 |
+# | | **total** | **32** |
 #
 # The code questions are autograded: each has a test cell with public checks you can run while you
 # work, and hidden checks (other shapes, one image or many, one channel or three, non-square images
-# and masks, other strides and paddings, ties) that run when your notebook is graded. Q5.3, Q5.6
-# and Q5.8 are read by a person.
+# and masks, other strides and paddings, ties) that run when your notebook is graded. Q5.2, Q5.4,
+# Q5.7 and Q5.9 are read by a person.
 #
 # Rules: numpy only (no PyTorch, no `scipy.signal`), and **never modify an input array in place**.
 # Loops over output positions are fine here, as long as the work inside them is vectorised (one
@@ -174,8 +175,42 @@ ax.legend(loc="lower left", fontsize=9);
 # **Padding.** To keep the borders, surround every channel with `pad` rows and columns of zeros on
 # each side first (`np.pad` does this). The image is then $(H + 2\,\text{pad}) \times (W +
 # 2\,\text{pad})$.
+
+# %% [markdown]
+# ### Q5.2 — *written*: pseudocode of a strided convolution (2 points)
 #
-# ### Q5.2 — `conv_forward` (6 points)
+# Before writing numpy, plan the computation on paper. Write pseudocode that computes the output $R$
+# of one image $I$ (channels $I_c$ of size $H \times W$) convolved, in the sense above, with each of
+# a set of masks $G^{(1)}, \dots, G^{(F)}$ (each with the same channels, size $h \times w$), with
+# stride $s$ and no padding. To keep it short you may write $A \odot B$ for the entrywise product of
+# two equally shaped arrays, $\operatorname{sum}(A)$ for the sum of all entries of $A$, and array
+# slices such as $I[:, r_0 : r_1, c_0 : c_1]$ (end excluded). State the size of $R$.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "strided_conv_pseudocode_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# *Model answer.*
+#
+# ```
+# H' = floor((H - h) / s) + 1;  W' = floor((W - w) / s) + 1
+# for f = 1..F:
+#     for i = 0..H'-1:
+#         for j = 0..W'-1:
+#             window = I[:, s*i : s*i + h, s*j : s*j + w]     # all channels, h x w
+#             R[f, i, j] = sum(window ⊙ G^(f))               # over channels and positions
+# return R                                                  # shape F x H' x W'
+# ```
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: windows start at $(s\,i, s\,j)$ and have the mask's size, with the output size
+# $\lfloor (H-h)/s\rfloor + 1$ by $\lfloor (W-w)/s\rfloor + 1$ (or loops that stop where the mask
+# still fits). 1 point: each output is the sum over all channels of the entrywise product with one
+# mask, and there is one output map per mask. A flipped mask costs the second point only if the
+# answer claims to compute the no-flip definition above.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
+# ### Q5.3 — `conv_forward` (6 points)
 #
 # A convolution layer processes a batch of $N$ images with $F$ masks (also called filters) at once,
 # and adds a bias $b_f$ to every output of mask $f$:
@@ -187,19 +222,15 @@ ax.legend(loc="lower left", fontsize=9);
 # | `b` | $(F,)$ | one bias per mask |
 # | `out` | $(N, F, H', W')$ | one response map per image and mask |
 #
-# With $x_{\text{pad}}$ the zero-padded input,
-#
-# $$\text{out}[n, f, i, j] = b_f + \sum_{c=0}^{C-1} \sum_{p=0}^{HH-1} \sum_{q=0}^{WW-1}
-#   x_{\text{pad}}[n, c,\; s\,i + p,\; s\,j + q]\;\; w[f, c, p, q],$$
+# With $x_{\text{pad}}$ the zero-padded input, `out[n, f]` is $b_f$ plus the strided convolution of
+# Part B of image $n$ with mask $f$, and
 #
 # $$H' = 1 + \left\lfloor \frac{H + 2\,\text{pad} - HH}{s} \right\rfloor, \qquad
 #   W' = 1 + \left\lfloor \frac{W + 2\,\text{pad} - WW}{s} \right\rfloor .$$
 #
-# (This is the pseudocode the handout asks for in part (b), written as real code.) A good plan:
-# pad once; loop over the output positions $(i, j)$; cut out the window
-# `x_pad[:, :, s*i : s*i + HH, s*j : s*j + WW]` of shape $(N, C, HH, WW)$ and contract it with `w`
-# over the last three axes (`np.tensordot` or `np.einsum`) to get all $N \times F$ outputs at
-# $(i, j)$ at once.
+# Turn your pseudocode of Q5.2 into numpy. Keep the loops over output positions, but let one numpy
+# call handle the whole batch, all channels and all masks at each position (`np.tensordot` and
+# `np.einsum` contract several axes at once).
 #
 # The cache, already written for you below the solution, keeps the inputs and settings:
 # `(x, w, b, stride, pad)`. Keep it that way: `conv_backward` unpacks exactly this tuple, and its
@@ -222,8 +253,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1,
 
     Returns (out, cache):
         out: (N, F, H', W') with H' = 1 + (H + 2 pad - HH) // stride and
-             W' = 1 + (W + 2 pad - WW) // stride;
-             out[n, f, i, j] = b[f] + sum_{c,p,q} x_pad[n, c, stride i + p, stride j + q] w[f, c, p, q].
+             W' = 1 + (W + 2 pad - WW) // stride: bias plus the convolution of Part B.
         cache: the tuple (x, w, b, stride, pad), for conv_backward.
     """
     ### BEGIN SOLUTION
@@ -290,8 +320,8 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "con
 # from each window it was applied to. An input pixel, in turn, influences the outputs of every
 # window that covers it.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "conv_gradients_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
-# ### Q5.3 — The gradients of a convolution (4 points)
+# %% [markdown]
+# ### Q5.4 — *written*: the gradients of a convolution (4 points)
 #
 # Use the single-image, single-mask form from Part B, with stride $s = 1$ and no padding:
 # $R[i, j] = \sum_{a}\sum_{b}\sum_{c} I_c[i + a, j + b]\, G_c[a, b]$. You are given
@@ -303,10 +333,9 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "con
 #    (2 points).
 #
 # Then say in one sentence what changes with a stride $s > 1$. (Your answer is the recipe for
-# `conv_backward`.)
-#
-# YOUR ANSWER HERE
-#
+# `conv_backward`.) Write your answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "conv_gradients_written", "locked": false, "points": 4, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer.* $R[i, j]$ depends on $G_c[x, y]$ through the single term $I_c[i + x, j + y]\,
 # G_c[x, y]$, so $\partial R[i,j] / \partial G_c[x, y] = I_c[i + x, j + y]$, and the chain rule sums
@@ -334,28 +363,27 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "con
 # gradients are thrown away. For the bias of a layer, $\partial L / \partial b = \sum_{i,j}
 # \partial L / \partial R[i, j]$.
 #
-# Marking: 2 points for $\partial L/\partial G$ (1 for the sum over all output positions, 1 for the
+# === BEGIN MARK SCHEME ===
+# 2 points for $\partial L/\partial G$ (1 for the sum over all output positions, 1 for the
 # right input index $i + x, j + y$); 2 points for $\partial L/\partial I$ (1 for $G_c[x-i, y-j]$, 1
 # for the correct range of the sum or an equivalent statement such as "over the windows that cover
 # $(x, y)$"). The stride sentence is needed for full marks on either part if the expressions are
 # written for stride 1 only; it costs nothing when the expressions already include $s$.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
-# ### Q5.4 — `conv_backward` (6 points)
+# ### Q5.5 — `conv_backward` (6 points)
 #
-# Turn your answer to Q5.3 into code for a batch, $F$ masks, stride and padding. Loop over the
-# output positions $(i, j)$ as in the forward pass. At each position, with `g = grad_out[:, :, i, j]`
-# of shape $(N, F)$ and the window `x_pad[:, :, s*i : s*i + HH, s*j : s*j + WW]` of shape
-# $(N, C, HH, WW)$:
+# Turn your answer to Q5.4 into code for a batch, $F$ masks, stride and padding. Loop over the
+# output positions $(i, j)$ as in the forward pass, and at each position let numpy handle the whole
+# batch, all masks and all channels at once. Things to keep in mind:
 #
-# * `grad_w` ($F, C, HH, WW$) gets $\sum_n g[n, f]\cdot\text{window}[n]$ for each mask $f$ (sum
-#   over the batch);
-# * the same window of `grad_x_pad` ($N, C, H + 2\,\text{pad}, W + 2\,\text{pad}$) gets
-#   $\sum_f g[n, f]\cdot w[f]$ for each image $n$. Windows overlap when the stride is smaller than
-#   the mask, so **add** into `grad_x_pad`, never assign;
-# * at the end cut the padding off: `grad_x` has the shape of `x`;
-# * `grad_b[f]` is the sum of `grad_out[:, f]` over the batch and all positions.
+# * work on the padded input, and cut the padding off the input gradient at the end: `grad_x` has
+#   the shape of `x`;
+# * neighbouring windows can share pixels, so a pixel's gradient may collect contributions from
+#   several output positions;
+# * `grad_b` has shape $(F,)$.
 #
 # **Done** when the test cell prints ✓: hand-checkable gradients for stride 1 and for stride 2 with
 # padding, and every gradient has the shape of its input. The cell after it runs numeric gradient
@@ -411,9 +439,9 @@ expect_true("conv_backward", isinstance(grads, tuple) and len(grads) == 3,
 grad_x, grad_w, grad_b = grads
 upstream = {**example, "grad_out": np.ones((1, 1, 2, 2))}
 expect_close("grad_x, stride 1", grad_x, [[[[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]]], inputs=upstream,
-             hint="every output position adds grad_out[i, j] * w into the window it came from (+=, no flip)")
+             hint="compare with your answer to Q5.4: which outputs does each pixel feed, and with which weight?")
 expect_close("grad_w, stride 1", grad_w, [[[[12.0, 16.0], [24.0, 28.0]]]], inputs=upstream,
-             hint="grad_w[p, q] = sum over positions of grad_out[i, j] * x[i + p, j + q]")
+             hint="a mask entry is used at every output position: its gradient collects one term from each")
 expect_close("grad_b, stride 1", grad_b, [4.0], inputs=upstream,
              hint="grad_b[f] sums grad_out[:, f] over the batch and all positions: shape (F,)")
 
@@ -467,8 +495,7 @@ for stride in (1, 2):
     for pad in (0, 1):
         report = check_layer(conv_forward, conv_backward, conv_inputs, params={"stride": stride, "pad": pad}, h=1e-3,
                              title=f"gradient check: conv, x (2, 3, 6, 5), w (4, 3, 3, 2), stride {stride}, pad {pad}")
-        expect_gradcheck(report, hint="compare with your answer to Q5.3: window start stride * i, += into "
-                                      "grad_x_pad, padding cut off at the end")
+        expect_gradcheck(report, hint="compare with your answer to Q5.4, with the stride and the padding")
         conv_reports.append(report)
 print(f"largest relative error over all checks: {max(r.max_error for r in conv_reports):.1e}")
 
@@ -478,7 +505,7 @@ print(f"largest relative error over all checks: {max(r.max_error for r in conv_r
 # Before masks were learned, they were designed. An *edge* in the sense of this question is a
 # boundary where a dark region meets a light one (not a thin dark line on a light background).
 #
-# ### Q5.5 — `vertical_edge_mask` (2 points)
+# ### Q5.6 — `vertical_edge_mask` (2 points)
 #
 # Design a mask with all three colour channels, shape $(3, k, k)$ for a $k$ from 2 to 7, that
 # responds strongly to **vertical** edges. With the convolution of Part B (no flip) and pixel
@@ -629,14 +656,14 @@ axes[1, 0].set_ylabel("vertical edges");
 # (windows side by side), but windows may also overlap ($s < $ pool size) or leave gaps
 # ($s > $ pool size).
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "max_pool_expression_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
-# ### Q5.6 — The output of strided max pooling (1 point)
+# %% [markdown]
+# ### Q5.7 — *written*: the output of strided max pooling (1 point)
 #
 # For one channel $I$ of size $H \times W$, a $ph \times pw$ window and stride $s$, write a simple
-# expression for the output element $R[i, j]$, including the range of $i$ and $j$.
-#
-# YOUR ANSWER HERE
-#
+# expression for the output element $R[i, j]$, including the range of $i$ and $j$. Write your
+# answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "max_pool_expression_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer.*
 #
@@ -646,14 +673,17 @@ axes[1, 0].set_ylabel("vertical edges");
 #   0 \le j \le \left\lfloor \tfrac{W - pw}{s} \right\rfloor,$$
 #
 # computed for each channel separately (and each image of a batch).
-# Marking: the point needs the window start $(s i, s j)$ and the max over the $ph \times pw$
+# === BEGIN MARK SCHEME ===
+# The point needs the window start $(s i, s j)$ and the max over the $ph \times pw$
 # offsets; a missing or slightly wrong range of $(i, j)$ is not penalised.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
-# ### Q5.7 — `max_pool_forward` (3 points)
+# ### Q5.8 — `max_pool_forward` (3 points)
 #
-# `x` has shape $(N, C, H, W)$; pool every channel of every image separately. `pool_size` is an
+# `x` has shape $(N, C, H, W)$; pool every channel of every image separately, with your expression
+# of Q5.7. `pool_size` is an
 # int (a square window) or a pair `(ph, pw)`; the first lines of the function, already written,
 # turn it into `ph, pw`. `stride` is an int, the same along rows and columns. The output has
 # shape $(N, C, H', W')$ with $H' = 1 + (H - ph) // s$ and $W' = 1 + (W - pw) // s$. The cache,
@@ -673,8 +703,7 @@ def max_pool_forward(x: np.ndarray, pool_size, stride: int) -> tuple[np.ndarray,
         stride: int, the step s between neighbouring windows.
 
     Returns (out, cache):
-        out: (N, C, H', W'), H' = 1 + (H - ph) // s, W' = 1 + (W - pw) // s,
-             out[n, c, i, j] = max of x[n, c, s i : s i + ph, s j : s j + pw].
+        out: (N, C, H', W'), H' = 1 + (H - ph) // s, W' = 1 + (W - pw) // s: the pooled maps.
         cache: the tuple (x, (ph, pw), stride), for max_pool_backward.
     """
     ph, pw = (pool_size, pool_size) if np.ndim(pool_size) == 0 else tuple(pool_size)
@@ -701,7 +730,7 @@ x = np.arange(16.0).reshape(1, 1, 4, 4)  # rows [0..3], [4..7], [8..11], [12..15
 out, _ = run("max_pool_forward", max_pool_forward, x, 2, 2)
 expect_close("max_pool_forward, pool 2, stride 2", out, [[[[5.0, 7.0], [13.0, 15.0]]]],
              inputs={"x": x, "pool_size": 2, "stride": 2},
-             hint="the window of out[i, j] is x[..., s*i : s*i + ph, s*j : s*j + pw]")
+             hint="compare with your expression of Q5.7: where does the window of out[i, j] start?")
 
 # 2. Overlapping 3x3 windows (stride 1).
 out, _ = run("max_pool_forward", max_pool_forward, x, 3, 1)
@@ -730,16 +759,15 @@ passed("max_pool_forward")
 from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "max_pool_forward")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "max_pool_backprop_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
-# ### Q5.8 — Backpropagation through max pooling, in words (2 points)
+# %% [markdown]
+# ### Q5.9 — *written*: backpropagation through max pooling, in words (2 points)
 #
 # In plain English (no formulas needed): given $\partial L / \partial R[i, j]$ for every output of a
 # max-pooling layer, how do you compute $\partial L / \partial I$ for every input pixel? Say what
-# happens to the pixels that were not the maximum, what happens when windows overlap, and what
-# you do when two pixels of a window share the maximum.
-#
-# YOUR ANSWER HERE
-#
+# happens to the pixels that were not the maximum, what happens when windows overlap, and why two
+# pixels of a window sharing the maximum need a rule. Write your answer in the cell below.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "max_pool_backprop_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer.* Each output is a copy of one input pixel, the largest in its window, so near the
 # current input the output changes one-for-one with that pixel and not at all with the others
@@ -751,21 +779,22 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "max
 # gradients. With a tie the max is not differentiable; we pick one winner by a fixed rule (here the
 # first maximum in row-major order, as np.argmax does) and give it the whole gradient, so the
 # gradient is neither duplicated nor split.
-# Marking: 1 point for "route each upstream gradient to the argmax of its window, zeros elsewhere";
+# === BEGIN MARK SCHEME ===
+# 1 point for "route each upstream gradient to the argmax of its window, zeros elsewhere";
 # 1 point for accumulating over overlapping windows and a sensible tie rule (one winner).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
-# ### Q5.9 — `max_pool_backward` (4 points)
+# ### Q5.10 — `max_pool_backward` (4 points)
 #
-# Implement the rule you just described. Loop over the output positions as in the forward pass;
-# for each, find where the maximum of every window sits and add `grad_out[:, :, i, j]` there.
+# Implement the rule you described in Q5.9, looping over the output positions as in the forward
+# pass and handling all $N \times C$ windows of a position at once.
 #
-# * **Ties:** when several entries of a window share the maximum, the gradient goes to the
-#   **first** of them in row-major order (scan the window row by row, left to right). That is
-#   exactly what `np.argmax` returns on the window flattened to length $ph \cdot pw$;
-#   `np.divmod(index, pw)` turns that index back into (row, column) inside the window.
-# * **Overlapping windows** (stride < pool size) must **add up** their contributions.
+# * **Ties** (the convention the tests use): when several entries of a window share the maximum,
+#   the gradient goes to the **first** of them in row-major order (scan the window row by row, left
+#   to right), which is the entry `np.argmax` reports for the window flattened to length
+#   $ph \cdot pw$; `np.divmod(index, pw)` turns that flat index back into (row, column).
 # * Fancy indexing helps to write into all $N \times C$ windows at once: with
 #   `n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")`, the expression
 #   `grad_x[n, c, rows, cols]` picks one entry per image and channel when `rows` and `cols` have
@@ -813,7 +842,7 @@ grad_x = run("max_pool_backward", max_pool_backward, grad_out, (x, (2, 2), 1))
 expect_close("max_pool_backward, overlapping windows", grad_x,
              [[[[0.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 0.0]]]],
              inputs={"x": x, "pool_size": 2, "stride": 1, "grad_out": grad_out},
-             hint="only the maximum of each window gets its gradient, and overlapping windows add up (+=, not =)")
+             hint="compare with your answer to Q5.9: who receives each upstream gradient, and what if a pixel wins twice?")
 
 # 2. Ties: the first maximum in row-major order takes the whole gradient.
 x = np.array([[[[3.0, 3.0, 1.0, 5.0], [3.0, 3.0, 5.0, 2.0]]]])
@@ -864,7 +893,7 @@ for pool_size, stride in ((2, 2), (3, 1), ((2, 3), 2), (2, 3)):
     report = check_layer(max_pool_forward, max_pool_backward, pool_input,
                          params={"pool_size": pool_size, "stride": stride}, h=1e-3,
                          title=f"gradient check: max pool, x (2, 3, 7, 8), pool {pool_size}, stride {stride}")
-    expect_gradcheck(report, hint="each upstream gradient goes to the argmax of its window; overlapping windows add up")
+    expect_gradcheck(report, hint="compare with your answer to Q5.9")
     pool_reports.append(report)
 print(f"largest relative error over all checks: {max(r.max_error for r in pool_reports):.1e}")
 

@@ -23,13 +23,12 @@ EXAMPLE_B = np.array([1.0])
 
 FORWARD_HINT = ("out[n, f, i, j] = b[f] + sum over c, p, q of x_pad[n, c, stride*i + p, stride*j + q] * w[f, c, p, q] "
                 "(no mask flip); H' = 1 + (H + 2 pad - HH) // stride, W' likewise with W and WW")
-BACKWARD_HINT = ("outputs 0.0 = grad_x, 0.1 = grad_w, 0.2 = grad_b. Windows start at stride*i in the padded input; "
-                 "add (+=) grad_out[:, :, i, j] times w into grad_x_pad, cut the padding off at the end; "
-                 "grad_w sums over the batch and all positions; grad_b sums grad_out over axes (0, 2, 3)")
-POOL_HINT = ("out[n, c, i, j] = max of x[n, c, s*i : s*i + ph, s*j : s*j + pw]; H' = 1 + (H - ph) // s; "
+BACKWARD_HINT = ("outputs 0.0 = grad_x, 0.1 = grad_w, 0.2 = grad_b. Compare with your answer to Q5.4: windows start "
+                 "at stride*i in the padded input, a pixel can collect from several windows, the padding is cut "
+                 "off at the end, and grad_w and grad_b collect over the batch and all positions")
+POOL_HINT = ("compare with your expression of Q5.7; H' = 1 + (H - ph) // s; "
              "pool_size is an int or (ph, pw) = (rows, columns)")
-POOL_BACKWARD_HINT = ("each grad_out[n, c, i, j] goes to the first maximum (row-major) of its window only; "
-                      "overlapping windows add up (+=); pixels in no window get 0")
+POOL_BACKWARD_HINT = ("compare with your answer to Q5.9; ties go to the first maximum in row-major order")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,7 +63,7 @@ def derivative_mask_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.2 conv_forward
+# Q5.3 conv_forward
 
 def _conv_forward_case(ref: Any, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                        hint: str = FORWARD_HINT, **settings: int) -> Case:
@@ -127,7 +126,7 @@ def conv_forward_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.4 conv_backward
+# Q5.5 conv_backward
 
 def _conv_backward_case(ref: Any, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                         grad_out: np.ndarray | None = None, rng: np.random.Generator | None = None,
@@ -189,7 +188,7 @@ def conv_backward_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.5 vertical_edge_mask
+# Q5.6 vertical_edge_mask
 
 def _response(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Response of a (3, k, k) mask at every window of a (3, H, W) image (no flip)."""
@@ -309,7 +308,7 @@ def vertical_edge_mask_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.7 max_pool_forward
+# Q5.8 max_pool_forward
 
 def _pool_forward_case(ref: Any, name: str, x: np.ndarray, pool_size: Any, stride: int,
                        hint: str = POOL_HINT) -> Case:
@@ -350,7 +349,7 @@ def max_pool_forward_cases(rng: np.random.Generator, ref: Any):
 
 
 # ---------------------------------------------------------------------------------------------
-# Q5.9 max_pool_backward
+# Q5.10 max_pool_backward
 
 def _pool_backward_case(ref: Any, name: str, x: np.ndarray, pool_size: Any, stride: int,
                         grad_out: np.ndarray | None = None, rng: np.random.Generator | None = None,

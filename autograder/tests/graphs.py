@@ -183,8 +183,8 @@ def build_sigmoid_neuron_graph_cases(rng, ref):
 
 @question("sigmoid_neuron_primitives")
 def sigmoid_neuron_primitives_cases(rng, ref):
-    hint = ("backpropagate through each primitive: 1/x gives -1/d**2, exp gives e, negation flips the sign, "
-            "+ and +1 pass the gradient on, × multiplies by the other factor")
+    hint = ("backpropagate one primitive at a time, last operator first: upstream gradient times that "
+            "primitive's local derivative")
     for number, (w, x) in enumerate(_neuron_points(rng, ref, 4)):
         label = {0: "handout point (saturated, z = 27)", 1: "second point (z = 0.8)"}.get(number, f"random point {number - 1}")
         expected = ref.sigmoid_neuron_primitives(w, x)
@@ -215,7 +215,7 @@ def sigmoid_cases(rng, ref):
 @question("sigmoid_grad")
 def sigmoid_grad_cases(rng, ref):
     hint = "(1 - sigma(z)) * sigma(z), with sigma(z) (not z) inside"
-    reference_sigmoid = {"sigmoid": "graphs"}  # a wrong sigmoid is charged once, in Q2.3
+    reference_sigmoid = {"sigmoid": "graphs"}  # a wrong sigmoid is charged once, in Q1.3
     fixed = [np.array([-3.0, -0.5, 0.0, 0.5, 3.0]), np.array([[-1.3, 0.2], [2.5, 0.7]]), np.array([-30.0, 30.0])]
     for z in fixed + [2.0 * rng.standard_normal(s) for s in [(6,), (2, 5)]]:
         yield Case(f"z of shape {z.shape}", [call("sigmoid_grad", z)], expect={"0": ref.sigmoid_grad(z)},
@@ -226,7 +226,7 @@ def sigmoid_grad_cases(rng, ref):
 
 @question("sigmoid_neuron_sigma_node")
 def sigmoid_neuron_sigma_node_cases(rng, ref):
-    hint = "grad_z = grad_f * (1 - f) * f; the rest of the backward pass is as in Q2.2"
+    hint = "grad_z = grad_f * (1 - f) * f; the rest of the backward pass is as in Q1.2"
     uses = {"sigmoid": "graphs", "sigmoid_grad": "graphs"}
     for number, (w, x) in enumerate(_neuron_points(rng, ref, 4)):
         label = {0: "handout point (saturated, z = 27)", 1: "second point (z = 0.8)"}.get(number, f"random point {number - 1}")
@@ -260,15 +260,14 @@ def f1_cases(rng, ref):
     points = [dict(zip(names, (scale * rng.standard_normal(6)).tolist())) for scale in (1.0, 1.0, 10.0, 0.01)]
     points.append(dict(zip(names, [1.0, 2.0, -1.0, 0.5, 0.25, 2.25])))  # prediction equals target: L = 0
     yield from _sample_cases("f1", ref, points, names,
-                             hint="L = d**2 with d = y_hat - y: grad_d = 2d, grad_y = -grad_d, × takes the other factor")
+                             hint="the square's local derivative depends on d; the − node treats its two inputs with opposite signs")
 
 
 @question("f2")
 def f2_cases(rng, ref):
     points = [{"x": x} for x in (0.0, 0.01, -0.3, 3.0, -8.0, *rng.uniform(-4.0, 4.0, 3).tolist())]
     yield from _sample_cases("f2", ref, points, ["x"],
-                             hint="÷ node: 1/b for t and -t/b**2 for b; e feeds two nodes, so add both gradients; "
-                                  "×2 multiplies the gradient by 2")
+                             hint="the ÷ node has one local derivative per input; e feeds two nodes, so add both gradients")
 
 
 @question("f3")
@@ -278,8 +277,8 @@ def f3_cases(rng, ref):
     points += [{"s1": float(a), "s2": float(b), "y": int(y)}
                for a, b, y in zip(3 * rng.standard_normal(3), 3 * rng.standard_normal(3), rng.integers(1, 3, 3))]
     yield from _sample_cases("f3", ref, points, ["s1", "s2"],
-                             hint="choose sends the gradient to p1 when y == 1 and to p2 when y == 2 (0 to the other); "
-                                  "-log gives -1/p; e_i and d each collect two gradients; no gradient for y")
+                             hint="choose routes the gradient to the input it picked (0 to the other); e_i and d each collect two "
+                                  "gradients; no gradient for y")
 
 
 # ---------------------------------------------------------------------------
@@ -445,12 +444,12 @@ def _activation_cases(name: str, rng: np.random.Generator, ref: Any, hint: str, 
 
 @question("relu_grad")
 def relu_grad_cases(rng, ref):
-    yield from _activation_cases("relu_grad", rng, ref, hint="1 where x > 0, else 0 — also 0 at exactly x = 0")
+    yield from _activation_cases("relu_grad", rng, ref, hint="the slope of each piece of ReLU; at exactly 0 the slope from the left")
 
 
 @question("leaky_relu_grad")
 def leaky_relu_grad_cases(rng, ref):
-    hint = "1 where x > 0, else negative_slope (also at exactly 0); the default slope is 0.1"
+    hint = "the slope of each piece; at exactly 0 the slope from the left; the default negative_slope is 0.1"
     yield from _activation_cases("leaky_relu_grad", rng, ref, hint=hint)
     public = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
     for slope, x in ((0.2, public), (0.01, rng.standard_normal((3, 3))), (0.3, np.array([[-1.0, 0.0], [2.0, -3.0]]))):
@@ -462,13 +461,13 @@ def leaky_relu_grad_cases(rng, ref):
 
 @question("tanh_grad")
 def tanh_grad_cases(rng, ref):
-    yield from _activation_cases("tanh_grad", rng, ref, hint="1 - tanh(x)**2 (not 1 - x**2)",
+    yield from _activation_cases("tanh_grad", rng, ref, hint="differentiate tanh, then write the result with tanh(x) itself",
                                  extra=[np.array([-20.0, -5.0, 5.0, 20.0])])
 
 
 @question("gelu_grad")
 def gelu_grad_cases(rng, ref):
-    yield from _activation_cases("gelu_grad", rng, ref, hint="product rule on x * Phi(x): Phi(x) + x * phi(x)",
+    yield from _activation_cases("gelu_grad", rng, ref, hint="GELU is a product of two functions of x; normal_pdf is the derivative of normal_cdf",
                                  extra=[np.array([-8.0, -4.0, 4.0, 8.0])])
 
 
@@ -494,7 +493,7 @@ def jacobian_of_sum_cases(rng, ref):
                                            for s in [(3, 2), (1, 4), (4, 1), (2, 2)]]
     for W1, W2 in pairs:
         yield Case(f"W1, W2 of shape {W1.shape}", [call("jacobian_of_sum", W1, W2)],
-                   expect={"0": ref.jacobian_of_sum(W1, W2)}, hint="the Jacobian of a sum is the sum of the Jacobians")
+                   expect={"0": ref.jacobian_of_sum(W1, W2)}, hint="write out entry (i, j) of the Jacobian of h from its definition")
 
 
 @question("jacobian_of_composition")
@@ -505,7 +504,7 @@ def jacobian_of_composition_cases(rng, ref):
     for W1, W2 in pairs:
         yield Case(f"W1 of shape {W1.shape}, W2 of shape {W2.shape}", [call("jacobian_of_composition", W1, W2)],
                    expect={"0": ref.jacobian_of_composition(W1, W2)},
-                   hint="chain rule: J_h = J_g J_f = W2 @ W1, shape (c, a)")
+                   hint="the result is c x a; write one entry with the chain rule")
 
 
 #: Questions whose answers return gradients: (function, forward functions it must not call); none may use

@@ -26,14 +26,15 @@ from course.hidden import question
 Check = Callable[[Mapping[str, Any]], None]
 
 FLATTEN_HINT = "flatten every axis after the first: x.reshape(x.shape[0], -1) works for any number of axes"
-FC_BACKWARD_HINT = ("grad_x = grad_out @ w.T reshaped to x's original shape; grad_w = x_flat.T @ grad_out; "
-                    "grad_b = grad_out summed over the batch axis (axis 0)")
-RELU_BACKWARD_HINT = "grad_x = grad_out where x > 0 and 0 where x <= 0 (0 also at x == 0 exactly)"
+FC_BACKWARD_HINT = ("compare with your derivation in Q2.2; each gradient has the shape of its input "
+                    "(grad_x the original shape of x)")
+RELU_BACKWARD_HINT = "compare with your derivation in Q2.5; at x == 0 exactly the convention is 0"
 LEAKY_BACKWARD_HINT = ("grad_x = grad_out where x > 0 and negative_slope * grad_out where x <= 0, with the "
                        "slope taken from the cache")
-SIGMOID_HINT = "only exponentiate numbers <= 0: z = np.exp(-np.abs(x)), then 1/(1+z) for x >= 0 and z/(1+z) for x < 0"
+SIGMOID_HINT = ("only exponentiate numbers <= 0 (which form of sigma suits which sign of x?); np.where "
+                "evaluates both branches")
 SOFTMAX_HINT = ("subtract each row's maximum (np.max(x, axis=1, keepdims=True)); loss = mean of -log p[i, y[i]]; "
-                "grad_x = (p - onehot(y)) / N")
+                "gradient: compare with your derivation in Q2.19")
 
 
 # ---------------------------------------------------------------------------
@@ -304,10 +305,10 @@ def relu_backward_cases(rng: np.random.Generator, ref: Any):
 @question("leaky_relu_forward")
 def leaky_relu_forward_cases(rng: np.random.Generator, ref: Any):
     x = np.array([-2.0, -0.5, 0.0, 1.5])
-    yield forward_case("public: default negative_slope", "leaky_relu_forward", (x,), np.array([-0.02, -0.005, 0.0, 1.5]),
-                       hint="negative entries times negative_slope (default 0.01), the others unchanged")
-    yield forward_case("public: negative_slope=0.1", "leaky_relu_forward", (x,), np.array([-0.2, -0.05, 0.0, 1.5]),
-                       kwargs={"negative_slope": 0.1}, hint="use the negative_slope argument, not a fixed 0.01")
+    yield forward_case("public: default negative_slope", "leaky_relu_forward", (x,), np.array([-0.2, -0.05, 0.0, 1.5]),
+                       hint="negative entries times negative_slope (default 0.1), the others unchanged")
+    yield forward_case("public: negative_slope=0.01", "leaky_relu_forward", (x,), np.array([-0.02, -0.005, 0.0, 1.5]),
+                       kwargs={"negative_slope": 0.01}, hint="use the negative_slope argument, not a fixed 0.1")
     for label, x, kwargs in (("negative_slope=0.2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)),
                               {"negative_slope": 0.2}),
                              ("default slope, x (4, 3)", rng.standard_normal((4, 3)), {}),
@@ -387,7 +388,7 @@ def tanh_forward_cases(rng: np.random.Generator, ref: Any):
 
 @question("tanh_backward")
 def tanh_backward_cases(rng: np.random.Generator, ref: Any):
-    hint = "grad_x = grad_out * (1 - out**2) with out = tanh(x) (if you cache the output, do not apply tanh again)"
+    hint = "tanh'(x) written with tanh's output (if you cache the output, do not apply tanh again), times grad_out"
     public = np.random.default_rng(0)
     x = public.uniform(-2.0, 2.0, size=(3, 4))
     upstream = gradcheck_upstream((3, 4))
@@ -409,7 +410,7 @@ def tanh_backward_cases(rng: np.random.Generator, ref: Any):
 
 @question("l2_loss")
 def l2_loss_cases(rng: np.random.Generator, ref: Any):
-    hint = "loss = mean of (x - y)**2 over ALL entries; grad_x = 2 * (x - y) / x.size"
+    hint = "loss = mean of (x - y)**2 over ALL entries; differentiate that mean, 1/K included"
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     y = np.ones((2, 2))
     yield loss_case("public: by-hand example", "l2_loss", (x, y), (3.5, np.array([[0.0, 0.5], [1.0, 1.5]])), hint)
@@ -424,8 +425,8 @@ def l2_loss_cases(rng: np.random.Generator, ref: Any):
 
 @question("bce_loss")
 def bce_loss_cases(rng: np.random.Generator, ref: Any):
-    hint = ("loss = mean over ALL entries of -[y log(y_hat) + (1 - y) log(1 - y_hat)]; per entry the gradient is "
-            "(-y / y_hat + (1 - y) / (1 - y_hat)) / y_hat.size, negative where y = 1")
+    hint = ("loss = mean over ALL entries of -[y log(y_hat) + (1 - y) log(1 - y_hat)]; differentiate one term, "
+            "and keep the 1/K of the mean; the gradient is negative where y = 1")
     y_hat = np.array([[0.8, 0.5], [0.25, 0.9]])
     y = np.array([[1.0, 0.0], [0.0, 1.0]])
     yield loss_case("public: by-hand example", "bce_loss", (y_hat, y),
@@ -465,7 +466,7 @@ def softmax_loss_cases(rng: np.random.Generator, ref: Any):
 
 @question("l2_regularization")
 def l2_regularization_cases(rng: np.random.Generator, ref: Any):
-    hint = "loss = (reg / 2) * np.sum(w ** 2) over all entries; grad_w = reg * w"
+    hint = "loss = (reg / 2) * sum of w**2 over all entries (a sum, not a mean); gradient: your derivation in Q2.21"
     w = np.array([[1.0, -2.0], [3.0, 0.0]])
     yield loss_case("public: by-hand example, reg = 0.1", "l2_regularization", (w, 0.1),
                     (0.7, np.array([[0.1, -0.2], [0.3, 0.0]])), hint)
@@ -520,6 +521,7 @@ ANALYTIC = {
     "leaky_relu_backward": [("leaky_relu_backward", ("leaky_relu_forward",))],
     "sigmoid_backward": [("sigmoid_backward", ("sigmoid_forward",))],
     "tanh_backward": [("tanh_backward", ("tanh_forward",))],
+    "elu_backward": [("elu_backward", ("elu_forward",))],
     "l2_loss": [("l2_loss", ())],
     "bce_loss": [("bce_loss", ())],
     "softmax_loss": [("softmax_loss", ())],
@@ -540,5 +542,82 @@ TIMED = {
     "relu_backward": [_timed_activation("relu_forward", "relu_backward", RELU_BACKWARD_HINT)],
     "leaky_relu_backward": [_timed_activation("leaky_relu_forward", "leaky_relu_backward", LEAKY_BACKWARD_HINT)],
     "sigmoid_backward": [_timed_activation("sigmoid_forward", "sigmoid_backward", "grad_x = grad_out * s * (1 - s)")],
-    "tanh_backward": [_timed_activation("tanh_forward", "tanh_backward", "grad_x = grad_out * (1 - t ** 2)")],
+    "tanh_backward": [_timed_activation("tanh_forward", "tanh_backward",
+                                        "tanh'(x) written with tanh's output, times grad_out")],
 }
+
+
+# ---------------------------------------------------------------------------
+# Part B (continued): ELU (issue 13: handout 001, Task 8)
+# ---------------------------------------------------------------------------
+
+ELU_FORWARD_HINT = "x where x > 0, alpha * (exp(x) - 1) elsewhere, with the exponential taken of numbers <= 0 only"
+ELU_BACKWARD_HINT = ("differentiate each branch of ELU (the left branch also at x == 0), take alpha from the cache, "
+                     "multiply by grad_out, and exponentiate only numbers <= 0")
+
+
+def _elu_reference(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """ELU computed independently of the notebook's reference (a second opinion for the fixed cases)."""
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def _overflow_free_backward_case(name: str, forward: str, backward: str, x: np.ndarray, grad_out: np.ndarray,
+                                 expected: np.ndarray, hint: str, kwargs: Mapping[str, Any]) -> Case:
+    """The student's forward, then the student's backward run under ``np.errstate(over="raise", ...)``."""
+    calls = [call(forward, x, **dict(kwargs)),
+             call(backward, "__call__", method="__getattribute__"),
+             call("np", over="raise", divide="raise", invalid="raise", method="errstate"),
+             call(Ref(2), Ref(1)),
+             call(Ref(3), grad_out, Ref(0, (1,)))]
+    return Case(name, calls, expect={"4": expected}, hint=hint)
+
+
+@question("elu_forward")
+def elu_forward_cases(rng: np.random.Generator, ref: Any):
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    yield forward_case("public: alpha = 1", "elu_forward", (x,), _elu_reference(x), hint=ELU_FORWARD_HINT)
+    yield forward_case("public: alpha = 0.5", "elu_forward", (x,), _elu_reference(x, 0.5), kwargs={"alpha": 0.5},
+                       hint="use the alpha argument, not a fixed 1")
+    for label, x in (("public: x = -1000, 1000", np.array([-1000.0, 1000.0])),
+                     ("x = ±750, ±1000 in a (2, 3) batch", np.array([[1000.0, -3.0, -1000.0], [0.5, -750.0, 750.0]]))):
+        yield overflow_free_case(f"{label}: exact values, no overflow", "elu_forward", x, _elu_reference(x),
+                                 hint=ELU_FORWARD_HINT)
+    for label, x, kwargs in (("alpha = 2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)), {"alpha": 2.0}),
+                             ("default alpha, x (4, 3)", 3 * rng.standard_normal((4, 3)), {}),
+                             ("alpha = 0.3, N = 1", away_from_zero(rng, (1, 5)), {"alpha": 0.3})):
+        expected = ref.elu_forward(x, **kwargs)[0]
+        np.testing.assert_allclose(expected, _elu_reference(x, **kwargs), rtol=1e-12, atol=0)
+        yield forward_case(label, "elu_forward", (x,), expected, kwargs=kwargs,
+                           hint="use the alpha argument, and do not write into x")
+
+
+@question("elu_backward")
+def elu_backward_cases(rng: np.random.Generator, ref: Any):
+    half = {"alpha": 0.5}
+    x = np.array([-1000.0, 0.0, 1000.0])
+    yield backward_case("public: alpha = 0.5 at x = -1000, 0, 1000", "elu_forward", "elu_backward", (x,),
+                        np.full(3, 2.0), np.array([0.0, 1.0, 2.0]), kwargs=half, hint=ELU_BACKWARD_HINT)
+    yield _overflow_free_backward_case("x = -1000, 0, 1000: no overflow in the backward pass", "elu_forward",
+                                       "elu_backward", x, np.full(3, 2.0), np.array([0.0, 1.0, 2.0]),
+                                       ELU_BACKWARD_HINT, half)
+    public = np.random.default_rng(0)
+    x = public.choice([-1.0, 1.0], size=(3, 4)) * public.uniform(0.1, 2.0, size=(3, 4))
+    upstream = gradcheck_upstream((3, 4))
+    for alpha in (1.0, 0.7):
+        kwargs = {"alpha": alpha}
+        yield backward_case(f"public gradient check: alpha = {alpha}", "elu_forward", "elu_backward", (x,), upstream,
+                            reference_backward(ref, "elu_forward", "elu_backward", (x,), upstream, kwargs),
+                            kwargs=kwargs, hint=ELU_BACKWARD_HINT)
+    for label, x, kwargs in (("alpha = 2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)), {"alpha": 2.0}),
+                             ("default alpha, x (3, 3) with zeros", with_exact_zeros(rng, (3, 3)), {}),
+                             ("alpha = 0.3, N = 1", away_from_zero(rng, (1, 4)), {"alpha": 0.3})):
+        upstream = rng.standard_normal(x.shape)
+        expected = reference_backward(ref, "elu_forward", "elu_backward", (x,), upstream, kwargs)
+        alpha = kwargs.get("alpha", 1.0)
+        slope = np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+        np.testing.assert_allclose(expected, upstream * slope, rtol=1e-12, atol=0)
+        yield backward_case(label, "elu_forward", "elu_backward", (x,), upstream, expected, kwargs=kwargs,
+                            hint=ELU_BACKWARD_HINT)
+
+
+TIMED["elu_backward"] = [_timed_activation("elu_forward", "elu_backward", ELU_BACKWARD_HINT)]
