@@ -50,6 +50,12 @@ def cmd_release(args: argparse.Namespace) -> None:
         print(f"release ready: {path} (no leaks; the notebooks were NOT executed: --skip-execution-check)")
     else:
         print(f"release ready: {path} (no leaks; every release notebook runs)")
+    from course.autograde import stale_submissions
+
+    stale = [s for s in stale_submissions(course_dir) if "changed after grading" in s]
+    if stale:
+        print(f"warning: {len(stale)} submission(s) were graded with the earlier source notebooks or hidden "
+              f"tests; run `course autograde` to regrade them (`course export` waits for it)")
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
