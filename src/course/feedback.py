@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from course.paths import ASSIGNMENT
 from course.sanitize import sanitize_notebook
@@ -58,6 +59,8 @@ def render_math(markdown: str) -> str:
 
 class FeedbackExtras(Preprocessor):
     """After nbgrader's GetGrades: sanitise, mark pending written answers, render math to MathML."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert registers preprocessors disabled unless they say so
 
     def preprocess(self, nb, resources):  # noqa: ANN001, ANN201 - nbconvert's signature
         from nbgrader.api import Gradebook, MissingEntry
@@ -103,6 +106,9 @@ def _run_generate_feedback(argv: list[str]) -> None:
             config = Config()
             config.HTMLExporter.template_name = "course_feedback"
             config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_templates)]
+            # 'feedback/index.html.j2' (nbgrader's page, which ours extends) is found under its templates folder
+            config.HTMLExporter.extra_template_paths = [*self.config.HTMLExporter.extra_template_paths,
+                                                        str(nbgrader_templates)]
             self.update_config(config)
 
     generatefeedbackapp.GenerateFeedback = CourseFeedback  # the app builds its converter by this name

@@ -194,8 +194,7 @@ def _test_output(text: str, score: float, maximum: float, status: Any) -> str:
     text = text.replace(_PUBLIC_ONLY, "").strip()
     if status is not None and status.status != "graded":
         text = f"{status.reason}\n{text}".strip()
-    verdict = ("passed: public checks and hidden tests" if score >= maximum
-               else f"{score:g}/{maximum:g} points")
+    verdict = f"passed: {score:g}/{maximum:g} points" if score >= maximum else f"{score:g}/{maximum:g} points"
     return f"{verdict}\n{text}".strip()
 
 
@@ -220,7 +219,7 @@ def results_json(course_dir: Path, student: str, report: Any, placed: list[str],
             outputs = _cell_outputs(course_dir / "autograded" / student / ASSIGNMENT / f"{notebook.name}.ipynb",
                                     nbformat)
             status = report.notebooks.get(notebook.name) if report else None
-            for cell in sorted(notebook.grade_cells, key=lambda c: c.name):
+            for cell in notebook.grade_cells:  # in notebook order
                 if cell.name in manual:  # written answers: graded by hand
                     written.append(f"{notebook.name}: {cell.name} ({cell.max_score:g})")
                     written_points += cell.max_score
