@@ -32,6 +32,7 @@ from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 from tqdm.auto import tqdm
@@ -329,6 +330,31 @@ def _stop_workers(pool: object) -> None:
             process.kill()
 
 
+def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None,
+             in_process: bool) -> Iterator[NotebookResult]:
+    """Each job's result once, as it finishes, from local worker processes (or this one).
+
+    Interrupted (Ctrl-C, or the caller closing the generator): queued jobs are cancelled and
+    running ones stopped within :data:`STOP_GRACE` seconds (:func:`_stop_workers`).
+    """
+    pool = worker_pool(jobs, course_env(course_dir), in_process=in_process)
+    done = False
+    try:
+        futures = []
+        for job in jobs_list:
+            futures.append(pool.submit(_job, job))
+            if futures[-1].done() and isinstance(futures[-1].exception(), KeyboardInterrupt):
+                raise KeyboardInterrupt  # the in-process executor ran the job and was interrupted
+        for future in as_completed(futures):
+            yield future.result()
+        done = True
+    finally:
+        if done:
+            pool.shutdown(wait=True)
+        else:
+            _stop_workers(pool)
+
+
 def _plan(course_dir: Path, submissions: list[Path], force: bool, progress: bool) -> list[tuple[Path, str]]:
     """The submissions to grade now, with their fingerprints; says why some are regraded."""
     material = material_fingerprint(course_dir)
@@ -420,16 +446,10 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
         if progress:
             print(sandbox.describe())
     with starts_dir:
-        pool = worker_pool(jobs, course_env(course_dir), in_process=in_process)
+        finished = _results(jobs_list, course_dir, jobs=jobs, in_process=in_process)
         try:
-            futures = []
-            for job in jobs_list:
-                futures.append(pool.submit(_job, job))
-                if futures[-1].done() and isinstance(futures[-1].exception(), KeyboardInterrupt):
-                    raise KeyboardInterrupt  # the in-process executor ran the job and was interrupted
-            with tqdm(total=len(futures), desc="autograding", unit="notebook", disable=not progress) as bar:
-                for future in as_completed(futures):
-                    result = future.result()
+            with tqdm(total=len(jobs_list), desc="autograding", unit="notebook", disable=not progress) as bar:
+                for result in finished:
                     peaks.append((result.grader_peak_mb, result.kernel_peak_mb))
                     results[result.student].append(result)
                     pending[result.student] -= 1
@@ -439,17 +459,16 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
                                              stamp, material))
                     bar.update(1)
         except KeyboardInterrupt:
-            _stop_workers(pool)
+            finished.close()  # stops the workers (see _results)
             raise Interrupted(len(reports), len(todo) - len(reports)) from None
-        pool.shutdown(wait=True)
     if progress:
         print(f"graded {len(reports)} submission(s), {len(jobs_list)} notebook(s) in "
               f"{time.monotonic() - started:.1f} s; {len(submissions) - len(todo)} unchanged submission(s) skipped")
         if peaks:
             print(f"peak memory: grader {_peak_mb(resource.RUSAGE_SELF):.0f} MB, each worker up to "
                   f"{max(g for g, _ in peaks):.0f} MB, largest kernel {max(k for _, k in peaks):.0f} MB")
-        problems = [f"{student}: {name}" for r in reports for name, n in r.notebooks.items()
-                    if n.status in GRADER_STATUSES for student in [r.student]]
+        problems = [f"{r.student}: {name}" for r in reports for name, n in r.notebooks.items()
+                    if n.status in GRADER_STATUSES]
         if problems:
             print(f"{len(problems)} notebook(s) could not be graded because of the grader, not the student "
                   f"({', '.join(problems[:5])}{', ...' if len(problems) > 5 else ''}); "
