@@ -201,12 +201,21 @@ def _job(args: tuple) -> NotebookResult:
 
     in_worker = multiprocessing.parent_process() is not None  # not the caller's own process (in_process)
     if in_worker:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupt_job)
     try:
         return _grade_job(args)
     finally:
         if in_worker:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupt_job(signum: int, frame: object) -> None:
+    """Ctrl-C in a worker: stop the job; what the worker prints while it cleans up is not shown
+    (the interrupted command reports once, in the main process)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    raise KeyboardInterrupt
 
 
 def _grade_job(args: tuple) -> NotebookResult:
@@ -312,22 +321,56 @@ class Interrupted(KeyboardInterrupt):
 
 
 #: Seconds the workers get to stop their kernels and clean up after Ctrl-C before they are killed.
-STOP_GRACE = 3.0
+STOP_GRACE = 3.5
 
 
 def _stop_workers(pool: object) -> None:
     """Cancel queued jobs, pass Ctrl-C on to running ones, kill what has not stopped in time."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[attr-defined]
-    processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:
         with contextlib.suppress(OSError):
             os.kill(process.pid, signal.SIGINT)  # a no-op for workers that already have it
     end = time.monotonic() + STOP_GRACE
     for process in processes:
         process.join(max(0.0, end - time.monotonic()))
-    for process in processes:
-        if process.is_alive():
-            process.kill()
+    killed = [process for process in processes if process.is_alive()]
+    for process in killed:
+        process.kill()
+    if killed and getattr(pool, "_course_dir", None):
+        _remove_sandboxes_of(pool._course_dir)  # type: ignore[attr-defined]
+
+
+def _submission_signature(folder: Path) -> tuple[str, frozenset[str]] | None:
+    """(timestamp.txt, file names) of a submission folder or of a sandbox's copy of one."""
+    stamp = folder / "timestamp.txt"
+    try:
+        return stamp.read_text(), frozenset(p.name for p in folder.iterdir())
+    except OSError:
+        return None
+
+
+def _remove_sandboxes_of(course_dir: str) -> None:
+    """Kill the kernels and delete the sandbox folders that killed workers left for ``course_dir``:
+    those whose ``sandbox.json`` names the course directory among the folders it hides, and those
+    killed while being set up (no ``sandbox.json`` yet) whose work folder is a copy of one of the
+    course's submissions."""
+    ours = {_submission_signature(p) for p in Path(course_dir, "submitted").glob(f"*/{ASSIGNMENT}")} - {None}
+    for root in Path(tempfile.gettempdir()).glob("sandbox-*"):
+        record = root / "sandbox.json"
+        try:
+            data = json.loads(record.read_text()) if record.exists() else None
+        except (OSError, ValueError):
+            continue
+        if data is None:
+            if _submission_signature(root / "work") in ours:
+                shutil.rmtree(root, ignore_errors=True)
+            continue
+        if course_dir not in data.get("hide", []):
+            continue
+        if data.get("uid") is not None:
+            sandbox.kill_user_processes(int(data["uid"]))
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None,
@@ -338,6 +381,7 @@ def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None,
     running ones stopped within :data:`STOP_GRACE` seconds (:func:`_stop_workers`).
     """
     pool = worker_pool(jobs, course_env(course_dir), in_process=in_process)
+    pool._course_dir = str(course_dir)  # type: ignore[attr-defined]  # for _stop_workers' cleanup
     done = False
     try:
         futures = []

@@ -224,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_now(code: int) -> None:
+    """Leave at once after Ctrl-C: run the clean-up handlers (temporary data copies), flush, and skip
+    the interpreter's slow teardown of every imported module."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # nbgrader runs `alembic` (installed next to this Python) when it makes a gradebook: find it
@@ -236,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:
         message = str(interrupt) or "interrupted; nothing already saved was lost"
         print(f"\ncourse {args.command}: {message}", file=sys.stderr)
+        if argv is None:  # the `course` command itself (not a caller passing arguments)
+            _exit_now(130)
         return 130
     except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as error:
         print(f"course {args.command}: {error}", file=sys.stderr)
