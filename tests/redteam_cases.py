@@ -48,6 +48,10 @@ class Attack:
         files: extra files in the submission folder.
         whole_notebook_zero: the expected outcome is 0 for the whole notebook, with a reason.
         missing: the notebook is left out of the submission.
+        answer: grade_id of the answer cell ``cell`` replaces.
+        loses: graded cells that must score 0 (default: the attacked question only).
+        from_release: start from the released notebook (no solutions): every question scores 0,
+            and no solution text may appear in what the student is shown.
     ``cell`` may hold placeholders the test fills in ({course_dir}, {port}, {marker} ...).
     """
 
@@ -59,6 +63,9 @@ class Attack:
     files: dict[str, bytes] = field(default_factory=dict)
     whole_notebook_zero: bool = False
     missing: bool = False
+    answer: str = ATTACKED_ANSWER
+    loses: tuple[str, ...] = ()
+    from_release: bool = False
 
 
 def _attack(body: str) -> str:
@@ -195,6 +202,141 @@ except OSError as error:
 '''
 
 
+#: A background thread that, while the probe runs, copies every file it can read in its working folder
+#: and in /tmp, looks for reference code in them and uses it when found.
+STEAL_FILES = r'''
+import os, threading, time
+
+def _harvest():
+    deadline = time.time() + 240
+    found = None
+    while time.time() < deadline and found is None:
+        for root in (os.getcwd(), "/tmp"):
+            for folder, _, names in os.walk(root):
+                for name in names:
+                    path = os.path.join(folder, name)
+                    if path.endswith(".ipynb"):
+                        continue  # the student's own notebooks
+                    try:
+                        with open(path, "rb") as handle:
+                            data = handle.read(5_000_000)
+                    except OSError:
+                        continue
+                    if b"def leaky_relu_forward" in data or b"def fc_backward" in data:
+                        found = data
+        if found is not None:
+            text = found.decode(errors="ignore")
+            start = text.find("def leaky_relu_forward")
+            stolen = {}
+            try:
+                exec("import numpy as np\n" + text[start:], stolen)
+                globals()["leaky_relu_forward"] = stolen["leaky_relu_forward"]
+            except Exception:
+                exec({right}, globals())
+        time.sleep(0.01)
+
+threading.Thread(target=_harvest, daemon=True).start()
+'''
+
+#: Prints every file it can read (working folder, /tmp, the course package) at cell time and during the probe.
+PRINT_EVERYTHING = r'''
+import os, sys, threading, time
+
+def _dump(roots):
+    for root in roots:
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = os.path.join(folder, name)
+                try:
+                    with open(path, "rb") as handle:
+                        print("==", path, handle.read(20_000).decode(errors="replace"))
+                except OSError:
+                    pass
+
+_roots = [os.getcwd(), "/tmp"] + [p for p in sys.path if "site-packages" in p][:1]
+_dump(_roots[:2])
+threading.Thread(target=lambda: [(_dump(_roots[:2]), time.sleep(0.2)) for _ in range(200)], daemon=True).start()
+'''
+
+#: The kernel-side tools a grader might rely on, patched; the answer itself edits its input in place.
+PATCHED_TOOLS = r'''
+import ast, dis, inspect, json, struct, warnings
+dis.get_instructions = lambda *a, **k: iter(())
+inspect.getsource = lambda *a, **k: ""
+inspect.signature = lambda *a, **k: None
+ast.parse = lambda *a, **k: ast.Module(body=[], type_ignores=[])
+ast.walk = lambda *a, **k: iter(())
+json.dump = lambda *a, **k: None
+warnings.catch_warnings = None
+np.savez = lambda *a, **k: None
+np.load = lambda *a, **k: {}
+np.array_equal = lambda *a, **k: True
+np.seterr(all="ignore")
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    x[x < 0] *= negative_slope  # the right values, written into the caller's array
+    return x, (x.copy(), negative_slope)
+'''
+
+#: Backward passes through the numeric-gradient helpers the notebook imports for checking.
+NUMERIC_FC_BACKWARD = '''
+import numpy as np
+from hwlib.gradcheck import numeric_gradient_array as _numeric
+
+def fc_backward(grad_out, cache, need_grad_x=True):
+    x, w, b = cache
+    grad_x = _numeric(lambda v: fc_forward(v, w, b)[0], x.copy(), grad_out) if need_grad_x else None
+    grad_w = _numeric(lambda v: fc_forward(x, v, b)[0], w.copy(), grad_out)
+    grad_b = _numeric(lambda v: fc_forward(x, w, v)[0], b.copy(), grad_out)
+    return grad_x, grad_w, grad_b
+'''
+
+#: A hand-written finite-difference fc_backward (no helper): only time gives it away.
+HAND_FD_FC_BACKWARD = '''
+import numpy as np
+
+def fc_backward(grad_out, cache, need_grad_x=True):
+    x, w, b = cache
+    def numeric(f, v):
+        grad = np.zeros_like(v)
+        for i in np.ndindex(v.shape):
+            old = v[i]
+            v[i] = old + 1e-5
+            plus = np.sum(f(v) * grad_out)
+            v[i] = old - 1e-5
+            minus = np.sum(f(v) * grad_out)
+            v[i] = old
+            grad[i] = (plus - minus) / 2e-5
+        return grad
+    grad_x = numeric(lambda v: v.reshape(len(v), -1) @ w + b, x.copy()) if need_grad_x else None
+    grad_w = numeric(lambda v: x.reshape(len(x), -1) @ v + b, w.copy())
+    grad_b = numeric(lambda v: x.reshape(len(x), -1) @ w + v, b.copy())
+    return grad_x, grad_w, grad_b
+'''
+
+NUMERIC_LEAKY_BACKWARD = '''
+import numpy as np
+import hwlib.gradcheck as checking
+
+def leaky_relu_backward(grad_out, cache):
+    x, negative_slope = cache
+    helper = getattr(checking, "numeric_gradient_array")
+    return helper(lambda v: leaky_relu_forward(v, negative_slope)[0], x.copy(), grad_out)
+'''
+
+NUMERIC_SOFTMAX_LOSS = '''
+import numpy as np
+from hwlib import gradcheck
+
+def softmax_loss(x, y):
+    def loss(v):
+        shifted = v - v.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return -log_probs[np.arange(len(y)), y].mean()
+    return loss(x), gradcheck.numeric_gradient_array(lambda v: np.array(loss(v)), x.copy(), np.array(1.0))
+'''
+
+
 def catalogue() -> list[Attack]:
     """All cases; cells may hold {placeholders} the test fills in."""
     sig = "import numpy as np\n"
@@ -254,6 +396,17 @@ def leaky_relu_forward(x, negative_slope=0.01):
         Attack("missing_notebook", 13, missing=True, whole_notebook_zero=True),
         Attack("two_copies", 13, cell=None, files={"02_layers (1).ipynb": b"{wrong_copy}"}),
         Attack("network", 14, cell=_attack(NETWORK)),
+        Attack("steal_reference_files", 16, cell=_attack(STEAL_FILES)),
+        Attack("print_everything", 16, cell=_attack(PRINT_EVERYTHING), from_release=True),
+        Attack("patched_tools", 17, cell=sig + PATCHED_TOOLS),
+        Attack("numeric_fc_backward", 18, cell=NUMERIC_FC_BACKWARD, answer="fc_backward_answer",
+               loses=("fc_backward_tests",)),
+        Attack("hand_fd_fc_backward", 18, cell=HAND_FD_FC_BACKWARD, answer="fc_backward_answer",
+               loses=("fc_backward_tests",)),
+        Attack("numeric_leaky_backward", 18, cell=NUMERIC_LEAKY_BACKWARD, answer="leaky_relu_backward_answer",
+               loses=("leaky_relu_backward_tests",)),
+        Attack("numeric_softmax_loss", 18, cell=NUMERIC_SOFTMAX_LOSS, answer="softmax_loss_answer",
+               loses=("softmax_loss_tests",)),
         Attack("shadow_modules", 15, cell=sig + WRONG, files={
             "numpy.py": b"raise SystemExit('shadowed numpy')\n",
             "sitecustomize.py": b"import builtins\nbuiltins.abs = lambda x: 0\n",
@@ -262,13 +415,13 @@ def leaky_relu_forward(x, negative_slope=0.01):
 
 
 def build_submission(attack: Attack, source: nbformat.NotebookNode, folder: Path,
-                     fill: dict[str, str]) -> None:
+                     fill: dict[str, str], release: nbformat.NotebookNode | None = None) -> None:
     """Write the submission of ``attack`` into ``folder`` (the student's assignment folder)."""
     folder.mkdir(parents=True, exist_ok=True)
-    notebook = copy.deepcopy(source)
+    notebook = copy.deepcopy(release if attack.from_release and release is not None else source)
     if attack.cell is not None:
         for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == ATTACKED_ANSWER:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == attack.answer:
                 cell.source = _fill(attack.cell, fill)
     if attack.tamper:
         attack.tamper(notebook)
@@ -287,6 +440,21 @@ def build_submission(attack: Attack, source: nbformat.NotebookNode, folder: Path
         return
     path = folder / f"{NOTEBOOK}.ipynb"
     path.write_bytes(attack.raw if attack.raw is not None else nbformat.writes(notebook).encode())
+
+
+def solution_snippets(source: nbformat.NotebookNode) -> list[str]:
+    """Distinctive lines of the reference solution (between the solution markers of answer cells)."""
+    found = []
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#"):
+                found.append(line.strip())
+    return found
 
 
 def _fill(text: str, fill: dict[str, str]) -> str:

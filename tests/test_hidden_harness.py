@@ -133,3 +133,59 @@ def test_use_reference_patches_and_restores():
     run = execute_calls(case, user.__globals__, lambda key: Ref_)
     assert evaluate(case, run) is None
     assert user.__globals__["helper"](1) == 1
+
+
+#: A finite-difference answer per backward family, written the ways a student could: through the helpers
+#: imported in the setup cells, a module alias, getattr with a string, or the forward pass.
+NUMERIC_ANSWERS = {
+    ("convolution", "conv_backward"): "def conv_backward(grad_out, cache):\n"
+    "    x, w, b, stride, pad = cache\n"
+    "    f = lambda v: conv_forward(v, w, b, stride=stride, pad=pad)[0]\n"
+    "    return numeric_gradient_array(f, x, grad_out), None, None\n",
+    ("convolution", "max_pool_backward"): "import hwlib.gradcheck as gc\n"
+    "def max_pool_backward(grad_out, cache):\n"
+    "    x, size, stride = cache\n"
+    "    return gc.numeric_gradient_array(lambda v: max_pool_forward(v, size, stride)[0], x, grad_out)\n",
+    ("graphs", "f3"): "from hwlib import gradcheck\n"
+    "def f3(s1, s2, y):\n"
+    "    value = lambda a, b: (a - b) ** 2\n"
+    "    return value(s1, s2), getattr(gradcheck, 'numeric_gradient_scalars')(value, s1, s2)\n",
+    ("graphs", "f5"): "def _grads(f, *args):\n    return numeric_gradient_scalars(f, *args)\n"
+    "def f5(x, y, z):\n    g = lambda a, b, c: a * b + c\n    return g(x, y, z), _grads(g, x, y, z)\n",
+    ("graphs", "jacobian_of_composition"): "def jacobian_of_composition(W1, W2):\n"
+    "    return numeric_jacobian(lambda v: W2 @ (W1 @ v), np.zeros(W1.shape[1]))\n",
+    ("networks", "TwoLayerNet.backward"): "class TwoLayerNet(Classifier):\n"
+    "    def backward(self, grad_scores, cache):\n"
+    "        return {k: numeric_gradient_array(lambda v: self.forward(cache[0])[0], p, grad_scores)\n"
+    "                for k, p in self.parameters().items()}\n",
+    ("visualization", "input_gradient"): "from hwlib.gradcheck import numeric_gradient_array as ng\n"
+    "def input_gradient(model, X, class_index):\n    return None, ng(lambda v: v, X, X)\n",
+}
+
+
+@pytest.mark.parametrize("key,function", sorted(NUMERIC_ANSWERS))
+def test_numeric_backward_scores_zero(key, function, monkeypatch):
+    """Each backward family: the reference passes its analytic case, a finite-difference answer fails it."""
+    from pathlib import Path
+
+    from course.paths import NOTEBOOKS
+    from course.source_checks import SourceIndex
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("COURSE_AUTOGRADER_DIR", str(repo / "autograder"))
+    monkeypatch.setenv("COURSE_SOURCE_DIR", str(repo / "notebooks"))
+    hidden.load_spec.cache_clear()
+    hidden.load_spec(key)
+    import sys
+
+    table = sys.modules[f"course_hidden_spec_{key}"].ANALYTIC
+    entries = [(question, forward) for question, rows in table.items() for fn, forward in rows if fn == function]
+    assert entries, f"{function} is not checked"
+    source = nbformat.read(str(repo / "notebooks" / NOTEBOOKS[key]), as_version=4)
+    cells = [c.source for c in source.cells if c.cell_type == "code"]
+    for question, forward in entries:
+        case = hidden.analytic_case(function, tuple(forward))
+        case.check({"source": SourceIndex(cells).describe(function)})  # the reference passes
+        with pytest.raises(AssertionError, match="analytically|cannot be checked"):
+            case.check({"source": SourceIndex(cells + [NUMERIC_ANSWERS[key, function]]).describe(function)})
+    hidden.load_spec.cache_clear()

@@ -34,3 +34,28 @@ def test_fast_audit_agrees_with_executing_the_notebook(key):
     assert baseline.auto_score == baseline.auto_max
     for result in results:
         assert result.ok, f"{result.mutant.name}: lost {result.lost}, expected {result.mutant.fails}"
+
+
+#: Mutants graded through both graders in CI (the first of each catalogue); set COURSE_ALL_MUTANTS=1 for all.
+CROSS_CHECK_SAMPLE = 2
+
+
+@pytest.mark.parametrize("key", [k for k in WITH_MUTANTS if k in ("layers", "convolution")])
+def test_stock_nbgrader_and_course_autograde_agree_on_mutants(key):
+    """The same buggy submissions lose the same questions under stock nbgrader (hidden tests in the kernel)
+    and under course autograde (the sandboxed probe, trusted scoring), batched in one course, 2 jobs."""
+    import os
+    import time
+
+    from course.mutants import autograde_audit
+
+    names = [m.name for m in load_mutants(key)]
+    if not os.environ.get("COURSE_ALL_MUTANTS"):
+        names = names[:CROSS_CHECK_SAMPLE]
+    started = time.monotonic()
+    _, stock = audit(key, jobs=2, names=names)
+    _, ours = autograde_audit(key, jobs=2, names=names)
+    print(f"\n{key}: {len(names)} mutants through both graders in {time.monotonic() - started:.0f} s")
+    assert {r.mutant.name: set(r.lost) for r in stock} == {r.mutant.name: set(r.lost) for r in ours}
+    for result in ours:
+        assert result.ok, f"{result.mutant.name}: lost {result.lost}, expected {result.mutant.fails}"

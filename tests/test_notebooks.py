@@ -116,13 +116,14 @@ def test_untouched_release_autogrades_to_zero(course, key):
 @pytest.mark.parametrize("key", sorted(k for k in PRESENT if (REPO / "autograder" / "tests" / f"{k}.py").exists()))
 def test_hidden_cases_are_plain_data(key, tmp_path, monkeypatch):
     """Every hidden case must be sendable to a sandboxed kernel (arrays, numbers, strings)."""
-    from course import probe
+    from course import kernel_runner, probe, reference
     from course.hidden import build_cases, load_spec
 
     monkeypatch.setenv("COURSE_AUTOGRADER_DIR", str(REPO / "autograder"))
     monkeypatch.setenv("COURSE_SOURCE_DIR", str(REPO / "notebooks"))
     for question in load_spec(key):
-        probe.write_request(tmp_path, [build_cases(key, question)], {})
+        for case in build_cases(key, question):
+            probe.case_spec(case, kernel_runner.Encoder(), {}, reference.load)
 
 
 def test_course_autograde_agrees_with_stock_nbgrader(course, tmp_path):

@@ -1,23 +1,45 @@
-"""The probe: hidden-case calls run in the student's namespace, comparisons outside it."""
+"""The probe: the grader hands out one case at a time, serves reference calls, and judges what came back."""
 
 from __future__ import annotations
 
 import json
+import socket
+import types
 
 import numpy as np
 import pytest
 
-from course import probe
-from course.cases import Case, Ref, call, evaluate
+from course import kernel_runner, probe
+from course.cases import Case, Ref, TimeLimit, call, evaluate, execute_calls
+from course.source_checks import SourceIndex
 
 
-def _round_trip(tmp_path, monkeypatch, namespace, cases):
-    """Write a request, run the kernel-side code in ``namespace``, read the answers."""
-    groups = [cases]
-    probe.write_request(tmp_path, groups, {"layers": "def helper(x):\n    return x + 100\n"})
+def _reference_module():
+    module = types.ModuleType("reference_layers")
+    exec("import numpy as np\n"
+         "def helper(x):\n    return x + 100\n"
+         "def scale_in_place(x):\n    x *= 2\n    return None\n"
+         "class Model:\n"
+         "    def __init__(self, n):\n        self.w = np.arange(float(n))\n"
+         "    def parameters(self):\n        return {'w': self.w}\n"
+         "    def forward(self, x):\n        return x * self.w, (x,)\n"
+         "def train(n):\n    model = Model(n)\n    model.w += 1\n    return model, {'steps': 3}\n", module.__dict__)
+    module.Model.__module__ = "reference_layers"
+    return module
+
+
+REFERENCE = _reference_module()
+
+
+def _probe(tmp_path, monkeypatch, namespace, cases, sources=None):
+    """Serve ``cases`` and run the kernel side in this process (as the sandboxed kernel would)."""
     monkeypatch.chdir(tmp_path)
-    exec(probe.KERNEL_SOURCE, namespace)
-    return probe.read_response(tmp_path, groups)[0]
+    with probe.ProbeServer(tmp_path, cases, lambda key: REFERENCE) as server:
+        kernel_runner.probe(probe.SOCKET_NAME, 20.0, namespace)
+    from course.cases import complete
+
+    index = sources or SourceIndex([])
+    return [complete(c, r, index) for c, r in zip(cases, server.executions())]
 
 
 def fc_forward(x, w, b):
@@ -37,17 +59,30 @@ def _fc_case(rng, name="fc"):
 
 
 def test_correct_code_passes_and_wrong_code_fails(tmp_path, monkeypatch):
-    rng = np.random.default_rng(0)
-    case = _fc_case(rng)
-    runs = _round_trip(tmp_path, monkeypatch, {"fc_forward": fc_forward, "fc_backward": fc_backward}, [case])
-    assert evaluate(case, runs[0]) is None
+    case = _fc_case(np.random.default_rng(0))
+    runs = _probe(tmp_path, monkeypatch, {"fc_forward": fc_forward, "fc_backward": fc_backward}, [case])
+    assert evaluate(case, runs[0]) is None and runs[0].seconds is not None
 
     def wrong_backward(grad_out, cache):
         x, w, b = cache
         return grad_out @ w.T, x.reshape(len(x), -1).T @ grad_out * 2, grad_out.sum(axis=1)
 
-    runs = _round_trip(tmp_path, monkeypatch, {"fc_forward": fc_forward, "fc_backward": wrong_backward}, [case])
+    runs = _probe(tmp_path, monkeypatch, {"fc_forward": fc_forward, "fc_backward": wrong_backward}, [case])
     assert "values differ" in evaluate(case, runs[0])
+
+
+def test_both_paths_give_the_same_message_with_inputs(tmp_path, monkeypatch):
+    """One executor: the in-process path and the probe report the same failure, "with input:" block included."""
+    x = np.array([[-1.0, 2.0]])
+    case = Case("relu", [call("relu", x)], expect={"0": np.maximum(x, 0)}, hint="max(x, 0)")
+
+    def relu(x):
+        return x * 2
+
+    sources = SourceIndex(["def relu(x):\n    return x * 2\n"])
+    kernel = evaluate(case, _probe(tmp_path, monkeypatch, {"relu": relu}, [case], sources)[0])
+    local = evaluate(case, execute_calls(case, {"relu": relu}, None, sources))
+    assert kernel == local and "with input" in kernel and "x" in kernel
 
 
 def test_plain_data_outputs_keep_their_types(tmp_path, monkeypatch):
@@ -56,49 +91,128 @@ def test_plain_data_outputs_keep_their_types(tmp_path, monkeypatch):
 
     seen = {}
     case = Case("settings", [call("settings")], fetch=("0",), check=lambda out: seen.update(out["0"]))
-    runs = _round_trip(tmp_path, monkeypatch, {"settings": settings}, [case])
+    runs = _probe(tmp_path, monkeypatch, {"settings": settings}, [case])
     assert evaluate(case, runs[0]) is None
     assert seen["steps"] == 300 and isinstance(seen["steps"], int) and seen["name"] == "sgd"
     assert list(seen["shape"]) == [2, 3]
 
 
-def test_errors_warnings_source_and_missing_names(tmp_path, monkeypatch):
+def test_errors_warnings_and_missing_names(tmp_path, monkeypatch):
     def stub(x):
         raise NotImplementedError()
 
     def noisy(x):
         return np.exp(x)
 
-    def looped(x):
-        total = 0.0
-        for value in x:
-            total += value
-        return total
-
     cases = [
         Case("stub", [call("stub", np.ones(2))], expect={"0": np.ones(2)}),
         Case("warn", [call("noisy", np.array([1000.0]))], expect={"0": np.array([np.inf])}, no_warnings=True),
-        Case("loops", [call("looped", np.ones(3))], expect={"0": 3.0}, source_of="looped",
-             check=lambda out: (_ for _ in ()).throw(AssertionError("uses a loop"))
-             if "for " in out["source"]["text"] and any(r[0] == "FOR_ITER" for rows in out["source"]["code"] for r in rows)
-             else None),
         Case("missing", [call("nowhere", 1)], expect={"0": 1}),
     ]
-    runs = _round_trip(tmp_path, monkeypatch, {"stub": stub, "noisy": noisy, "looped": looped}, cases)
+    runs = _probe(tmp_path, monkeypatch, {"stub": stub, "noisy": noisy}, cases)
     messages = [evaluate(c, r) for c, r in zip(cases, runs)]
     assert "not implemented" in messages[0]
     assert "warning" in messages[1]
-    assert "uses a loop" in messages[2]
-    assert "not defined" in messages[3]
+    assert "not defined" in messages[2]
 
 
-def test_use_reference_runs_reference_code_in_the_kernel(tmp_path, monkeypatch):
-    namespace = {"helper": lambda x: x}
-    exec("def uses_helper(x):\n    return helper(x)\n", namespace)
-    case = Case("ref", [call("uses_helper", 1.0)], expect={"0": 101.0}, use_reference={"helper": "layers"})
-    runs = _round_trip(tmp_path, monkeypatch, namespace, [case])
+def test_in_place_edits_are_found_by_the_grader(tmp_path, monkeypatch):
+    def relu(x):
+        x[x < 0] = 0
+        return x
+
+    x = np.array([-1.0, 2.0])
+    case = Case("in place", [call("relu", x)], expect={"0": np.array([0.0, 2.0])})
+    runs = _probe(tmp_path, monkeypatch, {"relu": relu}, [case])
+    assert "argument #1 of relu in place" in evaluate(case, runs[0])
+    local = execute_calls(case, {"relu": relu})
+    assert evaluate(case, local) == evaluate(case, runs[0])
+    # a kernel that leaves the arguments out of its answer gets nothing
+    runs[0].arguments.clear()
+    assert "no result" in evaluate(case, runs[0])
+
+
+def test_reference_runs_in_the_grader_only(tmp_path, monkeypatch):
+    """The kernel gets a stand-in that asks the grader; the reference's code never reaches it."""
+    seen = {}
+
+    def uses_helper(x):
+        seen["helper"] = helper  # noqa: F821 - the stand-in put into the namespace
+        return helper(x)  # noqa: F821
+
+    namespace = {"helper": lambda x: x, "uses_helper": uses_helper}
+    uses_helper.__globals__.update(namespace)
+    case = Case("ref", [call("uses_helper", np.ones(2))], expect={"0": np.full(2, 101.0)},
+                use_reference={"helper": "layers"})
+    runs = _probe(tmp_path, monkeypatch, uses_helper.__globals__, [case])
     assert evaluate(case, runs[0]) is None
-    assert namespace["helper"](1) == 1, "the student's own helper is restored afterwards"
+    stand_in = seen["helper"]
+    assert stand_in is not REFERENCE.helper and "x + 100" not in repr(stand_in.__code__.co_consts)
+    assert uses_helper.__globals__["helper"](1) == 1, "the student's own helper is restored afterwards"
+
+
+def test_stand_in_refused_outside_its_case(tmp_path, monkeypatch):
+    """A stand-in kept from an earlier case cannot be used while a case that tests the function runs."""
+    kept = {}
+
+    def grab(x):
+        kept["helper"] = helper  # noqa: F821
+        return helper(x)  # noqa: F821
+
+    def cheat(x):
+        return kept["helper"](x)
+
+    grab.__globals__.update({"grab": grab, "cheat": cheat})
+    cases = [Case("uses", [call("grab", 1.0)], expect={"0": 101.0}, use_reference={"helper": "layers"}),
+             Case("tests helper", [call("cheat", 1.0)], expect={"0": 101.0})]
+    runs = _probe(tmp_path, monkeypatch, grab.__globals__, cases)
+    assert evaluate(cases[0], runs[0]) is None
+    assert "only available during the case" in evaluate(cases[1], runs[1])
+
+
+def test_reference_objects_keep_state_and_identity(tmp_path, monkeypatch):
+    """A reference class lives in the kernel as state; the grader runs its methods; in-place edits go both ways."""
+
+    def step(model, x):
+        params = model.parameters()
+        params["w"] += 1.0  # the optimizer's in-place update must reach the model
+        return model.forward(x)[0], model.parameters()["w"]
+
+    step.__globals__["step"] = step
+    x = np.ones(3)
+    cases = [Case("model", [call("Model", 3), call("step", Ref(0), x)], expect={"1.0": np.arange(3.0) + 1,
+                                                                                  "1.1": np.arange(3.0) + 1},
+                  use_reference={"Model": "layers"}),
+             Case("train", [call("train", 2), call(Ref(0, (0,)), x[:2], method="forward")],
+                  expect={"1.0": np.arange(2.0) + 1, "0.1.steps": 3}, use_reference={"train": "layers"}),
+             Case("in place", [call("scale_in_place", x)], expect={}, use_reference={"scale_in_place": "layers"},
+                  unmodified=False, fetch=())]
+    runs = _probe(tmp_path, monkeypatch, step.__globals__, cases)
+    assert [evaluate(c, r) for c, r in zip(cases, runs)] == [None, None, None]
+
+
+def test_patched_tools_in_the_namespace_change_nothing(tmp_path, monkeypatch):
+    """json, numpy's writers, dis, inspect and ast patched by a cell: the runner bound its own at load."""
+    import ast
+    import dis
+    import inspect
+
+    def relu(x):
+        x[x < 0] = 0
+        return x
+
+    saved = json.dumps, np.savez, dis.get_instructions, inspect.getsource, ast.parse
+    try:
+        json.dumps = lambda *a, **k: "{}"
+        np.savez = lambda *a, **k: None
+        dis.get_instructions = lambda *a, **k: iter(())
+        inspect.getsource = lambda *a, **k: ""
+        ast.parse = lambda *a, **k: ast.Module(body=[], type_ignores=[])
+        case = Case("in place", [call("relu", np.array([-1.0, 2.0]))], expect={"0": np.array([0.0, 2.0])})
+        runs = _probe(tmp_path, monkeypatch, {"relu": relu}, [case])
+    finally:
+        json.dumps, np.savez, dis.get_instructions, inspect.getsource, ast.parse = saved
+    assert "in place" in evaluate(case, runs[0])
 
 
 def test_objects_that_claim_equality_earn_nothing(tmp_path, monkeypatch):
@@ -112,33 +226,49 @@ def test_objects_that_claim_equality_earn_nothing(tmp_path, monkeypatch):
 
     case = Case("eq", [call("f", np.ones(2))], expect={"0": np.array([1.0, 2.0])})
     for answer in (AlwaysEqual(), np.zeros(2).view(Sneaky)):
-        runs = _round_trip(tmp_path, monkeypatch, {"f": lambda x, a=answer: a}, [case])
+        runs = _probe(tmp_path, monkeypatch, {"f": lambda x, a=answer: a}, [case])
         assert evaluate(case, runs[0]) is not None
 
 
-def test_missing_or_forged_response_scores_nothing(tmp_path):
+def test_forged_or_malformed_answers_score_nothing(tmp_path, monkeypatch):
+    """Another connection cannot answer for a case that is not in progress; garbage ends a connection."""
     case = Case("c", [call("f")], expect={"0": 1.0})
-    assert "no result came back" in evaluate(case, probe.read_response(tmp_path, [[case]])[0][0])
-    (tmp_path / probe.RESPONSE_JSON).write_text(json.dumps({"groups": [[{"outputs": {"0": {"array": "o0"}}}]]}))
-    np.save(tmp_path / "x.npy", np.array([object()], dtype=object), allow_pickle=True)
-    (tmp_path / probe.RESPONSE_NPZ).write_bytes(b"not a zip")
-    assert "no result came back" in evaluate(case, probe.read_response(tmp_path, [[case]])[0][0])
+    with probe.ProbeServer(tmp_path, [case], lambda key: REFERENCE) as server:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(str(tmp_path / probe.SOCKET_NAME))
+        kernel_runner.send_frame(sock, kernel_runner.pack({"op": "answer", "case": 0, "answer": {}}, {}))
+        reply, _ = kernel_runner.unpack(kernel_runner.recv_frame(sock))
+        assert reply == {"ok": False}
+        kernel_runner.send_frame(sock, b"not a message")
+        assert kernel_runner.recv_frame(sock) is None
+        sock.close()
+    assert "no result came back" in evaluate(case, server.executions()[0])
 
 
-def test_request_refuses_unsendable_arguments(tmp_path):
+def test_request_refuses_unsendable_arguments():
     with pytest.raises(TypeError, match="cannot send"):
-        probe.write_request(tmp_path, [[Case("c", [call("f", object)])]], {})
+        probe.case_spec(Case("c", [call("f", object)]), kernel_runner.Encoder(), {}, lambda key: REFERENCE)
 
 
-def test_code_listing_matches_in_and_out_of_process(tmp_path, monkeypatch):
-    """The kernel-side listing (params and bytecode) equals the in-process one."""
-    from course.cases import code_listing, execute_calls
+def test_time_limit_is_scaled_by_the_reference():
+    limit = TimeLimit(lambda: sum(range(1000)), factor=10.0, floor=0.01)
+    assert limit.message(0.005) is None
+    assert "analytically" in limit.message(5.0)
 
-    def f4(a, b, c=1.0):
-        return a * b + c
 
-    case = Case("listing", [], source_of="f4", unmodified=False)
-    inside = _round_trip(tmp_path, monkeypatch, {"f4": f4}, [case])[0].outputs["source"]
-    outside = execute_calls(case, {"f4": f4}).outputs["source"]
-    assert [p[0] for p in inside["params"]] == ["a", "b", "c"] == [p[0] for p in code_listing(f4)["params"]]
-    assert [[list(r) for r in rows] for rows in inside["code"]] == [[list(r) for r in rows] for rows in outside["code"]]
+def test_source_facts_come_from_the_submitted_text():
+    cells = ["from hwlib.gradcheck import numeric_gradient_array as nga\nimport hwlib.gradcheck as g\n",
+             "def helper(x):\n    return [v for v in x]\n",
+             "def f(a, b, *rest, c=1, **kw):\n    for i in range(3):\n        pass\n    return helper(a)\n",
+             "def back(g_out, cache):\n    return nga(lambda: 0, cache)\n",
+             "def back2(g_out, cache):\n    return getattr(g, 'numeric_jacobian')(cache)\n",
+             "def sneaky(x):\n    return eval('x')\n",
+             "def gone(x):\n    return x\ngone = print\n"]
+    index = SourceIndex(cells)
+    facts = index.describe("f")
+    assert [p for p, _ in facts["params"]] == ["a", "b", "rest", "c", "kw"]
+    assert any("for loop" in loop for loop in facts["loops"]) and any("comprehension" in loop for loop in facts["loops"])
+    assert "hwlib.gradcheck.numeric_gradient_array" in index.describe("back")["uses"]
+    assert "hwlib.gradcheck.numeric_jacobian" in index.describe("back2")["uses"]
+    assert index.describe("sneaky")["problems"]
+    assert not index.describe("gone")["defined"]

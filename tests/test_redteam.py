@@ -25,7 +25,7 @@ from course.autograde import autograde
 from course.coursedir import init_course_dir
 from course.pipeline import Limits
 from course.release import release
-from redteam_cases import ATTACKED, NOTEBOOK, RIGHT, Attack, build_submission, catalogue
+from redteam_cases import ATTACKED, NOTEBOOK, RIGHT, Attack, build_submission, catalogue, solution_snippets
 
 pytestmark = pytest.mark.slow
 
@@ -80,8 +80,10 @@ NEVER_RETURNS_LOSES = {ATTACKED, "leaky_relu_backward_tests"}
 
 def expected_scores(reference: dict[str, tuple[float, float]], attack: Attack) -> dict[str, float]:
     """What an honest wrong answer (or a malformed notebook) scores, question by question."""
-    if attack.whole_notebook_zero:
+    if attack.whole_notebook_zero or attack.from_release:
         return {name: 0.0 for name in reference}
+    if attack.loses:
+        return {name: (0.0 if name in attack.loses else maximum) for name, (_, maximum) in reference.items()}
     if attack.name in ("calm_reference", "two_copies"):
         return {name: maximum for name, (_, maximum) in reference.items()}
     lost = NEVER_RETURNS_LOSES if attack.name in NEVER_RETURNS else {ATTACKED}
@@ -94,7 +96,8 @@ def course(tmp_path_factory):
     course_dir = init_course_dir(root / "course", keys=[f"{NOTEBOOK}.ipynb"])
     release(course_dir, jobs=2)
     source = nbformat.read(str(course_dir / "source" / "backprop" / f"{NOTEBOOK}.ipynb"), as_version=4)
-    return SimpleNamespace(root=root, course_dir=course_dir, source=source, listener=_Listener())
+    released = nbformat.read(str(course_dir / "release" / "backprop" / f"{NOTEBOOK}.ipynb"), as_version=4)
+    return SimpleNamespace(root=root, course_dir=course_dir, source=source, release=released, listener=_Listener())
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +109,8 @@ def autograded(course):
         markers[attack.name] = marker
         fill = _fill(course.course_dir, attack.name, course.root / f"results-{attack.name}.json", marker,
                      course.listener.port)
-        build_submission(attack, course.source, course.course_dir / "submitted" / attack.name / "backprop", fill)
+        build_submission(attack, course.source, course.course_dir / "submitted" / attack.name / "backprop", fill,
+                         course.release)
     untouched = course.course_dir / "submitted" / "untouched" / "backprop"
     untouched.mkdir(parents=True)
     shutil.copy2(course.course_dir / "release" / "backprop" / f"{NOTEBOOK}.ipynb", untouched)
@@ -152,6 +156,21 @@ def test_course_autograde_holds(course, autograded, attack):
     assert not autograded.markers[attack.name].exists(), "a forged file or unpickled payload appeared"
 
 
+def test_no_solution_reaches_the_student(course, autograded):
+    """A submission that prints every file it can read, at cell time and during the probe: neither its
+    autograded notebook, its feedback nor (below) results.json holds a line of the reference solution."""
+    from course.feedback import feedback
+
+    snippets = solution_snippets(course.source)
+    assert len(snippets) > 20
+    graded = (course.course_dir / "autograded" / "print_everything" / "backprop" / f"{NOTEBOOK}.ipynb").read_text()
+    folder = feedback(course.course_dir) / "print_everything" / "backprop"
+    html = (folder / f"{NOTEBOOK}.html").read_text()
+    assert "== /" in graded, "the attack printed nothing: it did not run"
+    leaked = [s for s in snippets if s in graded or s in html]
+    assert not leaked, leaked[:3]
+
+
 def test_batch_stays_intact(course, autograded):
     assert set(autograded.reports) == {a.name for a in CASES} | {"untouched"}
     assert course.listener.connections == 0
@@ -177,7 +196,7 @@ def gradescope_runs(course, tmp_path_factory):
         root = roots[attack.name]
         fill = _fill(course.course_dir, attack.name, root / "results" / "results.json",
                      course.root / f"gs-marker-{attack.name}", course.listener.port)
-        build_submission(attack, course.source, root.parent / f"submission-{attack.name}", fill)
+        build_submission(attack, course.source, root.parent / f"submission-{attack.name}", fill, course.release)
         submissions[attack.name] = root.parent / f"submission-{attack.name}"
     env = {"COURSE_CELL_TIMEOUT": str(LIMITS.cell_timeout), "COURSE_CASE_TIMEOUT": str(LIMITS.case_timeout),
            # Same submission, same score: the grader's own hash seed and thread count must not matter.
@@ -223,6 +242,10 @@ def test_gradescope_zip_holds(course, autograded, gradescope_runs, attack):
         assert got == expected
     assert not (course.root / f"gs-marker-{attack.name}").exists()
     assert result.get("leaderboard") is None  # the pickled model is never loaded
+    if attack.from_release:
+        text = json.dumps(result)
+        leaked = [s for s in solution_snippets(course.source) if s in text or json.dumps(s)[1:-1] in text]
+        assert not leaked, leaked[:3]
 
 
 def test_gradescope_matches_course_autograde(course, autograded, gradescope_runs):

@@ -116,6 +116,10 @@ print("f =", warmup_values["f"], " df/dx, df/dy, df/dz =", warmup_grads["x"], wa
 display(example_add_mul().draw(warmup_values, warmup_grads))
 
 # %% [markdown]
+# Numeric gradients are for *checking* your work: an answer that computes its gradient with the
+# `hwlib.gradcheck` helpers, by finite differences or by calling its own forward pass scores 0 for
+# that question (the autograder reads your code and times large hidden cases).
+#
 # How do we know the backward pass is right? A **numeric gradient check** nudges
 # each input by $\pm h$ and compares the central difference
 # $\bigl(f(x + h) - f(x - h)\bigr) / 2h$ with our gradient, reporting the relative

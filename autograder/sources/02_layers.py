@@ -115,6 +115,9 @@ two_layer_net.draw()
 # $\max_i \frac{|a_i - n_i|}{\max(10^{-8},\, |a_i| + |n_i|)}$.
 # All checks run in float64, and a correct backward pass stays **below $10^{-9}$**; a wrong one is
 # usually above $10^{-3}$.
+# Numeric gradients are for *checking* your work: an answer that computes its gradient with the
+# `hwlib.gradcheck` helpers, by finite differences or by calling its own forward pass scores 0 for
+# that question (the autograder reads your code and times large hidden cases).
 #
 # **Choosing the step $h$.** A central difference has two kinds of error. The *truncation* error
 # grows like $h^2$ times the third derivative, so it is exactly zero for blocks that are linear or

@@ -176,6 +176,9 @@ show_image_grid(raw["X_train"][examples], labels=[class_names[raw["y_train"][i]]
 # **Done** when the test cell prints ✓: the parameters have the right names, shapes, dtype and
 # values, a small example gives the scores worked out by hand, and a numeric gradient check of every
 # parameter is below $10^{-10}$.
+# Numeric gradients are for *checking* your work: an answer that computes its gradient with the
+# `hwlib.gradcheck` helpers, by finite differences or by calling its own forward pass scores 0 for
+# that question (the autograder reads your code and times large hidden cases).
 
 # %% nbgrader={"grade": false, "grade_id": "two_layer_net_answer", "locked": false, "schema_version": 3, "solution": true}
 class TwoLayerNet(Classifier):

@@ -354,6 +354,9 @@ from course.hidden import run_hidden_tests; run_hidden_tests("convolution", "con
 # **Done** when the test cell prints ✓: hand-checkable gradients for stride 1 and for stride 2 with
 # padding, and every gradient has the shape of its input. The cell after it runs numeric gradient
 # checks, which must all stay below $10^{-9}$.
+# Numeric gradients are for *checking* your work: an answer that computes its gradient with the
+# `hwlib.gradcheck` helpers, by finite differences or by calling its own forward pass scores 0 for
+# that question (the autograder reads your code and times large hidden cases).
 
 # %% nbgrader={"grade": false, "grade_id": "conv_backward_answer", "locked": false, "schema_version": 3, "solution": true}
 def conv_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -314,6 +314,9 @@ def prerequisites_pass(*names: str) -> bool:
 # **Done** when the test cell prints ✓: a small network you can check by hand gives the right scores
 # and gradients, and your gradient matches a numeric gradient of your scores (relative error below
 # $10^{-7}$) for every class, on a batch of images of shape $(3, 2, 2)$.
+# Numeric gradients are for *checking* your work: an answer that computes its gradient with the
+# `hwlib.gradcheck` helpers, by finite differences or by calling its own forward pass scores 0 for
+# that question (the autograder reads your code and times large hidden cases).
 
 # %% nbgrader={"grade": false, "grade_id": "input_gradient_answer", "locked": false, "schema_version": 3, "solution": true}
 def input_gradient(model, X: np.ndarray, class_index: int) -> tuple[np.ndarray, np.ndarray]:

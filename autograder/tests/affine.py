@@ -13,6 +13,7 @@ import numpy as np
 
 from course.cases import Case, Ref, call
 from course.hidden import question
+from course.source_checks import loops_message
 from hwlib.affine import FitLogger, load_correspondences
 
 TARGET_LOSS = 1e-4
@@ -22,28 +23,11 @@ LOSS_HINT = ("prediction row i is S p_i + t (points are rows: mind the transpose
              "over both coordinates and divides by N; grad_S has the shape of S, grad_t sums over the points")
 
 
-def loops_in_listing(listing: Any) -> list[str]:
-    """Loops in a bytecode listing (Case.source_of): a FOR_ITER or a backward jump is a loop.
-
-    The same rule as the notebook's ``python_loops``, applied here to plain data.
-    """
-    found = []
-    for rows in (listing or {}).get("code", []):
-        for opname, offset, target, line in rows:
-            backward = target is not None and target < offset and "NO_INTERRUPT" not in opname
-            if opname == "FOR_ITER" or backward:
-                found.append(f"line {line} of the function: {opname}")
-    return found
-
-
 def _no_loops_check(outputs: Mapping[str, Any]) -> None:
-    """The compiled affine_transform_loss has no loops."""
-    listing = outputs.get("source")
-    if not isinstance(listing, dict) or not listing.get("code"):
-        raise AssertionError("affine_transform_loss is not a plain Python function; define it with `def`.")
-    loops = loops_in_listing(listing)
-    if loops:
-        raise AssertionError("found Python loops in affine_transform_loss: " + "; ".join(loops) + ".")
+    """affine_transform_loss (and the notebook's functions it calls) has no loops, read from the submitted source."""
+    problem = loops_message("affine_transform_loss", outputs.get("source"))
+    if problem:
+        raise AssertionError(problem)
 
 
 def _loss_case(name: str, P: np.ndarray, P_prime: np.ndarray, S: np.ndarray, t: np.ndarray, ref: Any,

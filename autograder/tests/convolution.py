@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from course.cases import Case, call
+from course.cases import Case, TimeLimit, call
 from course.hidden import question
 
 #: The hand-checkable example of the public tests: one 3x3 image, one 2x2 mask, bias 1.
@@ -413,3 +413,33 @@ def max_pool_backward_cases(rng: np.random.Generator, ref: Any):
                               hint=POOL_BACKWARD_HINT + "; with ties, only the first maximum gets the gradient")
     yield _pool_backward_case(ref, "constant input, pool 2, stride 1", np.ones((1, 2, 4, 5)), 2, 1, rng=rng,
                               hint=POOL_BACKWARD_HINT + "; with ties, only the first maximum gets the gradient")
+
+
+#: Backward questions: (function, forward functions it must not call); neither may use hwlib.gradcheck.
+ANALYTIC = {
+    "conv_backward": [("conv_backward", ("conv_forward",))],
+    "max_pool_backward": [("max_pool_backward", ("max_pool_forward",))],
+}
+
+
+def _timed_conv(rng: np.random.Generator, ref: Any) -> Case:
+    x, w, b = rng.standard_normal((4, 3, 16, 16)), rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8)
+    case = _conv_backward_case(ref, "large input, in time: x (4, 3, 16, 16), w (8, 3, 3, 3), pad 1", x, w, b,
+                               rng=rng, pad=1)
+    grad_out = case.calls[0].args[0]
+    case.time_limit = TimeLimit(lambda: ref.conv_backward(grad_out, ref.conv_forward(x, w, b, pad=1)[1]), floor=3.0,
+                                what="conv_backward")
+    return case
+
+
+def _timed_pool(rng: np.random.Generator, ref: Any) -> Case:
+    x = rng.permutation(4 * 3 * 16 * 16).reshape(4, 3, 16, 16) * 0.01
+    case = _pool_backward_case(ref, "large input, in time: x (4, 3, 16, 16), pool 2, stride 2", x, 2, 2, rng=rng)
+    grad_out = case.calls[0].args[0]
+    case.time_limit = TimeLimit(lambda: ref.max_pool_backward(grad_out, ref.max_pool_forward(x, 2, 2)[1]),
+                                floor=2.0, what="max_pool_backward")
+    return case
+
+
+#: Large cases that only an analytic backward finishes in time (the limit scales with the reference's time).
+TIMED = {"conv_backward": [_timed_conv], "max_pool_backward": [_timed_pool]}

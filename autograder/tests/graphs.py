@@ -345,7 +345,7 @@ F4_POINT_SEEDS = ((4, 3), (44, 5))
 
 def _f4_parameters(listing: Any) -> list[str]:
     """f4's argument names, from its code listing (``Case.source_of``)."""
-    if not isinstance(listing, dict) or not listing.get("code"):
+    if not isinstance(listing, dict) or not listing.get("defined"):
         raise AssertionError("f4 is not defined as a plain function; define it with `def f4(...)`.")
     params = listing.get("params") or []
     if any(kind in ("VAR_POSITIONAL", "VAR_KEYWORD") for _, kind in params):
@@ -506,3 +506,11 @@ def jacobian_of_composition_cases(rng, ref):
         yield Case(f"W1 of shape {W1.shape}, W2 of shape {W2.shape}", [call("jacobian_of_composition", W1, W2)],
                    expect={"0": ref.jacobian_of_composition(W1, W2)},
                    hint="chain rule: J_h = J_g J_f = W2 @ W1, shape (c, a)")
+
+
+#: Questions whose answers return gradients: (function, forward functions it must not call); none may use
+#: hwlib.gradcheck (numeric gradients are for checking, not inside answers).
+ANALYTIC = {name: [(name, ())] for name in (
+    "sigmoid_neuron_primitives", "sigmoid_grad", "sigmoid_neuron_sigma_node", "f1", "f2", "f3", "f5", "f4",
+    "relu_grad", "leaky_relu_grad", "tanh_grad", "gelu_grad", "jacobian_of_linear", "jacobian_of_sum",
+    "jacobian_of_composition")}

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from course.cases import Case, Ref, call
+from course.cases import Case, Ref, TimeLimit, call
 from course.hidden import question
 
 Check = Callable[[Mapping[str, Any]], None]
@@ -82,6 +82,22 @@ def backward_case(name: str, forward: str, backward: str, args: tuple, grad_out:
         expect = {"2": expected}
     return Case(name, calls, expect=expect, hint=hint, unmodified=False, fetch=("1",),
                 check=_grad_out_untouched(backward, grad_out))
+
+
+def timed_backward_case(name: str, forward: str, backward: str, args: tuple, ref: Any, rng: np.random.Generator,
+                        hint: str, floor: float = 1.0) -> Case:
+    """A large :func:`backward_case` that a finite-difference backward cannot finish in time.
+
+    The limit is ``max(floor, 50 x the reference's own time for the same forward and backward)``,
+    both measured by the grader in the same run (see ``course.cases.TimeLimit``).
+    """
+    out, _ = getattr(ref, forward)(*args)
+    upstream = rng.standard_normal(np.shape(out))
+    case = backward_case(name, forward, backward, args, upstream,
+                         reference_backward(ref, forward, backward, args, upstream), hint=hint)
+    case.time_limit = TimeLimit(lambda: reference_backward(ref, forward, backward, args, upstream), floor=floor,
+                                what=f"{backward}")
+    return case
 
 
 def reference_backward(ref: Any, forward: str, backward: str, args: tuple, grad_out: np.ndarray,
@@ -184,6 +200,9 @@ def fc_backward_cases(rng: np.random.Generator, ref: Any):
                             reference_backward(ref, "fc_forward", "fc_backward", (x, w, b), upstream),
                             hint=FC_BACKWARD_HINT)
     yield _skip_grad_x_case(rng, ref)
+    big = (rng.standard_normal((64, 16, 16)), 0.1 * rng.standard_normal((256, 128)), rng.standard_normal(128))
+    yield timed_backward_case("large layer, in time: x (64, 16, 16), w (256, 128)", "fc_forward", "fc_backward",
+                              big, ref, rng, hint=FC_BACKWARD_HINT)
 
 
 def _skip_grad_x_case(rng: np.random.Generator, ref: Any) -> Case:
@@ -455,3 +474,34 @@ def linear_regression_step_cases(rng: np.random.Generator, ref: Any):
         w = rng.standard_normal((int(np.prod(x_shape[1:])), m))
         b = rng.standard_normal(m)
         yield step_case(f"x {x_shape}, y {y.shape}", x, y, w, b)
+
+
+#: Backward questions: (function, forward functions it must not call); each also must not use hwlib.gradcheck.
+ANALYTIC = {
+    "fc_backward": [("fc_backward", ("fc_forward",))],
+    "relu_backward": [("relu_backward", ("relu_forward",))],
+    "leaky_relu_backward": [("leaky_relu_backward", ("leaky_relu_forward",))],
+    "sigmoid_backward": [("sigmoid_backward", ("sigmoid_forward",))],
+    "tanh_backward": [("tanh_backward", ("tanh_forward",))],
+    "l2_loss": [("l2_loss", ())],
+    "bce_loss": [("bce_loss", ())],
+    "softmax_loss": [("softmax_loss", ())],
+    "l2_regularization": [("l2_regularization", ())],
+    "linear_regression_step": [("linear_regression_step", ())],
+}
+
+
+def _timed_activation(forward: str, backward: str, hint: str, **kwargs: Any):
+    def make(rng: np.random.Generator, ref: Any) -> Case:
+        x = rng.standard_normal((128, 512))
+        return timed_backward_case(f"large input, in time: x (128, 512)", forward, backward, (x,), ref, rng, hint=hint)
+    return make
+
+
+#: Large cases that only an analytic backward finishes in time (the limit scales with the reference's time).
+TIMED = {
+    "relu_backward": [_timed_activation("relu_forward", "relu_backward", RELU_BACKWARD_HINT)],
+    "leaky_relu_backward": [_timed_activation("leaky_relu_forward", "leaky_relu_backward", LEAKY_BACKWARD_HINT)],
+    "sigmoid_backward": [_timed_activation("sigmoid_forward", "sigmoid_backward", "grad_x = grad_out * s * (1 - s)")],
+    "tanh_backward": [_timed_activation("tanh_forward", "tanh_backward", "grad_x = grad_out * (1 - t ** 2)")],
+}

@@ -480,3 +480,11 @@ def fully_connected_net_cases(rng: np.random.Generator, ref: Any):
                                  ([5, 4],), kwargs, values, rng.standard_normal((3, 3, 2, 2)).astype(np.float32),
                                  rng.standard_normal((3, 3)).astype(np.float32),
                                  ref.FullyConnectedNet([5, 4], **kwargs), FCN_HINT, NET_LAYERS, atol=1e-5, rtol=1e-4)
+
+
+#: Backward passes: (function, forward functions it must not call); none may use hwlib.gradcheck.
+ANALYTIC = {
+    "two_layer_net": [("TwoLayerNet.backward", ("self.forward",))],
+    "fully_connected_net": [("FullyConnectedNet.backward", ("self.forward",))],
+    "training_step": [("training_step", ())],
+}

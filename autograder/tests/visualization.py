@@ -437,3 +437,7 @@ def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
                        calls, fetch=tuple(str(i) for i in range(2 * NUM_CLASSES)),
                        check=_check_rise_and_recognition(ref, net, net_mean, np.array(rises), RECOGNITION_SETTINGS),
                        use_reference=LOOP_REFERENCE)
+
+
+#: input_gradient's backward pass must be analytic (no hwlib.gradcheck inside it).
+ANALYTIC = {"input_gradient": [("input_gradient", ())]}

@@ -8,15 +8,18 @@ what the results must equal. Running it has two halves with one job each:
   requested outputs (and any exception, as text);
 * :func:`evaluate` compares those outputs with the expected values.
 
-Today both halves run in the grading kernel (stock nbgrader). Because the cases
-are plain data, the halves can also run in different processes: student code in
-a sandbox, comparisons in the trusted grader.
+The calls run through one executor, :func:`course.kernel_runner.run_case`: in
+the sandboxed kernel under ``course autograde`` (the grader hands it one case at
+a time, :mod:`course.probe`), and in this process under stock nbgrader and the
+fast mutant audit (:func:`execute_calls`). Both report the same plain data, and
+:func:`evaluate` alone decides, from what came back (outputs, the array
+arguments after each call, the time measured around the case) and from the
+submitted source read with ``ast`` (:mod:`course.source_checks`).
 """
 
 from __future__ import annotations
 
-import inspect
-import warnings
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, MutableMapping, Sequence
 
@@ -74,11 +77,11 @@ class Case:
             namespace uses the reference version of that name (so an earlier
             mistake is not charged twice).
         no_warnings: fail when the student's code raised a warning (e.g. overflow).
-        source_of: a name whose code is fetched as output ``"source"``:
-            ``{"text": source or "", "params": [[name, kind], ...],
-            "code": [[opname, offset, jump target or None, line], ...]}`` with one
-            instruction list per code object (the function and the functions or
-            comprehensions inside it), for checks such as "no Python loops".
+        source_of: a name whose facts, read by the grader from the submitted source
+            with ``ast`` (:meth:`course.source_checks.SourceIndex.describe`: params,
+            loops, names used, ...), are given to ``check`` as output ``"source"``.
+        time_limit: the case (its calls in the student's code) must finish within
+            this limit, measured by the grader (see :class:`TimeLimit`).
         followup: when the case itself passes, called with its outputs to make
             further cases (e.g. calls whose arity was just learned); the case
             passes only if they all pass too. Runs in the trusted process.
@@ -97,6 +100,7 @@ class Case:
     no_warnings: bool = False
     source_of: str | None = None
     followup: Callable[[Mapping[str, Any]], list["Case"]] | None = None
+    time_limit: "TimeLimit | None" = None
 
     @property
     def output_paths(self) -> list[str]:
@@ -104,152 +108,139 @@ class Case:
 
 
 @dataclass
+class TimeLimit:
+    """A time limit scaled by the reference's own time, measured in the grader in the same run.
+
+    The limit is ``max(floor, factor * t_ref)`` where ``t_ref`` is the best of
+    ``repeat`` timings of ``reference()`` (the reference doing the same work),
+    taken right after the case, so a busy machine slows both alike.
+    """
+
+    reference: Callable[[], Any]
+    factor: float = 50.0
+    floor: float = 1.0
+    repeat: int = 3
+    what: str = "the backward pass"
+
+    def reference_seconds(self) -> float:
+        best = float("inf")
+        for _ in range(self.repeat):
+            started = time.perf_counter()
+            self.reference()
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    def message(self, seconds: float) -> str | None:
+        """Why ``seconds`` is too slow (None when within the limit)."""
+        if seconds <= self.floor:
+            return None
+        reference = self.reference_seconds()
+        limit = max(self.floor, self.factor * reference)
+        if seconds <= limit:
+            return None
+        return (f"took {seconds:.2f} s; the reference takes {reference * 1000:.1f} ms on the same machine "
+                f"(limit {limit:.2f} s). {self.what[:1].upper() + self.what[1:]} must be computed analytically, "
+                f"not with finite differences.")
+
+
+@dataclass
 class Execution:
-    """What :func:`execute_calls` observed."""
+    """What came back from running a case (see :func:`course.kernel_runner.run_case`).
+
+    ``arguments``: (call, position, array after the call, array before it or None
+    when the grader sent it) for every positional array argument; ``seconds``: the
+    case's time in student code, measured by the grader; ``inputs``: the first
+    call's arguments by parameter name (for messages), filled in by the grader.
+    """
 
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    modified: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)
+    arguments: list[tuple[int, int, Any, Any]] = field(default_factory=list)
+    seconds: float | None = None
 
 
-def _index(value: Any, path: Sequence[int | str]) -> Any:
-    for step in path:
-        if isinstance(value, Mapping):
-            value = value[step]
-        elif isinstance(step, int) or (isinstance(step, str) and step.isdigit()):
-            value = value[int(step)]
-        else:
-            value = getattr(value, step)
-    return value
+def _call_label(step: Call) -> str:
+    label = step.target if isinstance(step.target, str) else f"result of call {step.target.call}"
+    return f"{label}.{step.method}" if step.method is not None else label
 
 
-def resolve_path(results: Sequence[Any], path: str) -> Any:
-    """Look up an output path such as ``"1.0"`` in the list of call results."""
-    head, *rest = path.split(".")
-    return _index(results[int(head)], rest)
-
-
-def _resolve_args(values: Any, results: Sequence[Any]) -> Any:
-    if isinstance(values, Ref):
-        return _index(results[values.call], values.path)
-    if isinstance(values, tuple):
-        return tuple(_resolve_args(v, results) for v in values)
-    if isinstance(values, list):
-        return [_resolve_args(v, results) for v in values]
-    if isinstance(values, dict):
-        return {k: _resolve_args(v, results) for k, v in values.items()}
-    if isinstance(values, np.ndarray):
-        return values.copy()
-    return values
-
-
-def code_listing(fn: Any) -> dict[str, Any]:
-    """Source text and bytecode instructions of a function, as plain data (see Case.source_of)."""
-    import dis
-    import types
-
-    try:
-        text = inspect.getsource(fn)
-    except (OSError, TypeError):
-        text = ""
-    try:
-        params = [[p.name, p.kind.name] for p in inspect.signature(fn).parameters.values()]
-    except (TypeError, ValueError):
-        params = []
-    code_objects, listing = [getattr(fn, "__code__", None)], []
-    while code_objects:
-        code = code_objects.pop()
-        if not isinstance(code, types.CodeType):
+def modified_arguments(case: Case, run: Execution) -> list[str] | None:
+    """Array arguments changed by the calls (compared here with what was sent); None when the
+    kernel did not report an array argument the grader sent (no evidence)."""
+    if not case.unmodified:
+        return []
+    reported = {(number, position) for number, position, _, _ in run.arguments}
+    for number, step in enumerate(case.calls):
+        for position, arg in enumerate(step.args):
+            if isinstance(arg, np.ndarray) and (number, position) not in reported:
+                return None
+    changed = []
+    for number, position, after, before in run.arguments:
+        if not 0 <= number < len(case.calls):
+            return None
+        sent = case.calls[number].args[position] if position < len(case.calls[number].args) else None
+        original = sent if isinstance(sent, np.ndarray) else before
+        if original is None:
             continue
-        line = code.co_firstlineno
-        instructions = []
-        for ins in dis.get_instructions(code):
-            line = getattr(ins, "line_number", None) or ins.starts_line or line
-            target = ins.argval if ins.opcode in _JUMPS and isinstance(ins.argval, int) else None
-            instructions.append([ins.opname, ins.offset, target, line - code.co_firstlineno + 1])
-        listing.append(instructions)
-        code_objects.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    return {"text": text, "params": params, "code": listing}
+        after = np.asarray(after)
+        if after.shape != original.shape or not np.array_equal(after, original, equal_nan=True):
+            changed.append(f"argument #{position + 1} of {_call_label(case.calls[number])}")
+    return changed
 
 
-def _jump_opcodes() -> frozenset[int]:
-    import dis
-
-    return frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(getattr(dis, "hasjump", ()))
-
-
-_JUMPS = _jump_opcodes()
-
-
-def _argument_names(fn: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
-    try:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
-        return dict(bound.arguments)
-    except (TypeError, ValueError):
-        return {**{f"arg{i + 1}": a for i, a in enumerate(args)}, **kwargs}
+def argument_names(case: Case, params: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    """The first call's arguments by parameter name (``params`` from the submitted source), for messages."""
+    if not case.calls:
+        return {}
+    step = case.calls[0]
+    positional = [name for name, kind in (params or []) if kind in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")]
+    if params and len(step.args) <= len(positional):
+        named = dict(zip(positional, step.args))
+    else:
+        named = {f"arg{i + 1}": a for i, a in enumerate(step.args)}
+    named.update(step.kwargs)
+    return {k: v for k, v in named.items() if not isinstance(v, Ref)}
 
 
 def execute_calls(case: Case, namespace: MutableMapping[str, Any],
-                  reference: Callable[[str], Any] | None = None) -> Execution:
-    """Run ``case.calls`` against ``namespace``; never raises for student errors.
+                  reference: Callable[[str], Any] | None = None, sources: Any = None) -> Execution:
+    """Run ``case`` in this process with the same executor the kernel uses; never raises for student errors.
 
     Args:
         case: the case to run.
         namespace: the student's globals.
         reference: notebook key -> reference module, for ``case.use_reference``.
+        sources: a :class:`course.source_checks.SourceIndex` (default: built from ``namespace``).
     """
-    run = Execution()
-    saved = {name: namespace.get(name) for name in case.use_reference}
-    results: list[Any] = []
-    try:
-        for name, key in case.use_reference.items():
-            if reference is None:
-                raise RuntimeError("case.use_reference needs a reference loader")
-            namespace[name] = getattr(reference(key), name)
-        for number, step in enumerate(case.calls):
-            label = step.target if isinstance(step.target, str) else f"result of call {step.target.call}"
-            if isinstance(step.target, str):
-                if step.target not in namespace:
-                    run.error = (f"`{step.target}` is not defined. Run the cell that defines it "
-                                 f"(and keep its name as given).")
-                    return run
-                fn = namespace[step.target]
-            else:
-                fn = _resolve_args(step.target, results)
-            if step.method is not None:
-                fn = getattr(fn, step.method)
-                label = f"{label}.{step.method}"
-            args = _resolve_args(step.args, results)
-            kwargs = _resolve_args(step.kwargs, results)
-            originals = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
-            if number == 0:
-                run.inputs = _argument_names(fn, args, kwargs)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                with np.errstate(all="warn", under="ignore"):
-                    results.append(fn(*args, **kwargs))
-            run.warnings.extend(sorted({str(w.message) for w in caught}))
-            if case.unmodified:
-                for i, original in originals.items():
-                    arg = args[i]
-                    if arg.shape != original.shape or not np.array_equal(arg, original, equal_nan=True):
-                        run.modified.append(f"argument #{i + 1} of {label}")
-        for path in case.output_paths:
-            run.outputs[path] = resolve_path(results, path)
-        if case.source_of is not None:
-            run.outputs["source"] = code_listing(namespace.get(case.source_of))
-    except NotImplementedError:
-        run.error = "not implemented yet (the function raises NotImplementedError)"
-    except Exception as error:  # student code may raise anything
-        run.error = f"raised {type(error).__name__}: {error}"
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
+    from course import kernel_runner
+    from course.probe import case_spec, decode_answer
+    from course.source_checks import SourceIndex
+
+    if case.use_reference and reference is None:
+        return Execution(error="case.use_reference needs a reference loader")
+    encoder = kernel_runner.Encoder("i")
+    spec = case_spec(case, encoder, {}, reference)  # type: ignore[arg-type]
+    # the same round trip through the wire format as in the kernel, so both paths see the same values
+    spec, inputs = kernel_runner.unpack(kernel_runner.pack({"case": spec}, encoder.arrays))
+    stand_ins = {name: getattr(reference(key), name) for name, key in case.use_reference.items()}  # type: ignore[misc]
+    started = time.monotonic()
+    answer, arrays = kernel_runner.run_case(spec["case"], inputs, namespace, stand_ins)
+    seconds = time.monotonic() - started
+    header, arrays = kernel_runner.unpack(kernel_runner.pack({"answer": answer}, arrays))
+    run = decode_answer(case, header["answer"], arrays)
+    run.seconds = seconds
+    return complete(case, run, sources if sources is not None else SourceIndex.from_namespace(namespace))
+
+
+def complete(case: Case, run: Execution, sources: Any) -> Execution:
+    """Add what the grader knows itself: the source facts and the inputs by name."""
+    target = case.calls[0].target if case.calls else None
+    facts = sources.describe(target) if isinstance(target, str) else None
+    run.inputs = argument_names(case, facts.get("params") if facts and facts.get("defined") else None)
+    if case.source_of is not None:
+        run.outputs["source"] = sources.describe(case.source_of)
     return run
 
 
@@ -258,8 +249,11 @@ def evaluate(case: Case, run: Execution) -> str | None:
     header = f"case {case.name!r}"
     if run.error is not None:
         return f"{header}: {run.error}" + (f"\n  hint: {case.hint}" if case.hint else "")
-    if run.modified:
-        return (f"{header}: your code modified {', '.join(run.modified)} in place.\n"
+    modified = modified_arguments(case, run)
+    if modified is None:
+        return f"{header}: no result came back from the notebook (the probe was tampered with)"
+    if modified:
+        return (f"{header}: your code modified {', '.join(modified)} in place.\n"
                 f"  hint: build new arrays instead of writing into the caller's (e.g. x.copy()).")
     if case.no_warnings and run.warnings:
         return (f"{header}: your code raised a warning: {run.warnings[0]}\n"
@@ -274,6 +268,10 @@ def evaluate(case: Case, run: Execution) -> str | None:
         return str(failure).rstrip()
     except AssertionError as failure:
         return f"{header}: {failure}" + (f"\n  hint: {case.hint}" if case.hint else "")
+    if case.time_limit is not None:
+        slow = case.time_limit.message(run.seconds if run.seconds is not None else float("inf"))
+        if slow is not None:
+            return f"{header}: {slow}"
     return None
 
 
@@ -312,9 +310,13 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
     return messages
 
 
-def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None) -> Executor:
+def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None,
+               sources: Any = None) -> Executor:
     """An executor that runs cases in this process (stock nbgrader, fast audits)."""
-    return lambda cases: [execute_calls(case, namespace, reference) for case in cases]
+    from course.source_checks import SourceIndex
+
+    index = sources if sources is not None else SourceIndex.from_namespace(namespace)
+    return lambda cases: [execute_calls(case, namespace, reference, index) for case in cases]
 
 
 def iterate(cases: Iterator[Case] | Sequence[Case]) -> list[Case]:

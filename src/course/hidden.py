@@ -27,13 +27,14 @@ import sys
 import types
 import zlib
 from functools import lru_cache
-from typing import Any, Callable, Iterator, MutableMapping
+from typing import Any, Callable, Iterator, Mapping, MutableMapping
 
 import numpy as np
 
 from course import reference
 from course.cases import Case, in_process, iterate, run_cases
 from course.paths import autograder_dir
+from course.source_checks import analytic_message
 
 QuestionFn = Callable[[np.random.Generator, types.ModuleType], Iterator[Case]]
 
@@ -76,13 +77,39 @@ def question_seed(key: str, name: str) -> int:
     return zlib.crc32(f"{key}.{name}".encode())
 
 
+def analytic_case(function: str, forward: tuple[str, ...] = ()) -> Case:
+    """A case that fails when ``function`` (or a notebook helper it calls) uses a numeric-gradient
+    helper from ``hwlib.gradcheck`` or one of the ``forward`` functions, read from the submitted source."""
+
+    def check(outputs: Mapping[str, Any]) -> None:
+        problem = analytic_message(function, outputs.get("source"), forward)
+        if problem:
+            raise AssertionError(problem)
+
+    return Case(f"{function} computes its gradients analytically", [], source_of=function, check=check,
+                unmodified=False, hint="write the backward pass with the chain rule; use the numeric-gradient "
+                                       "helpers only to check your answer, outside the answer cell")
+
+
 def build_cases(key: str, name: str) -> list[Case]:
-    """The hidden cases of one question, built with the reference solution."""
+    """The hidden cases of one question, built with the reference solution.
+
+    A spec module may list backward questions in ``ANALYTIC`` (question -> [(function,
+    forward names)]): each gets :func:`analytic_case` for those functions; and in ``TIMED``
+    (question -> [function(rng, ref) -> Case]) extra cases, typically large ones with a
+    ``TimeLimit``.
+    """
     questions = load_spec(key)
     if name not in questions:
         raise KeyError(f"{key}: no hidden question {name!r}; known: {', '.join(sorted(questions))}")
     rng = np.random.default_rng(question_seed(key, name))
-    return iterate(questions[name](rng, reference.load(key)))
+    cases = iterate(questions[name](rng, reference.load(key)))
+    module = sys.modules.get(f"course_hidden_spec_{key}")
+    for make in getattr(module, "TIMED", {}).get(name, ()):
+        cases.append(make(rng, reference.load(key)))
+    for function, forward in getattr(module, "ANALYTIC", {}).get(name, ()):
+        cases.append(analytic_case(function, tuple(forward)))
+    return cases
 
 
 def run_hidden_tests(key: str, name: str, namespace: MutableMapping[str, Any] | None = None) -> None:

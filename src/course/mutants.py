@@ -4,7 +4,9 @@ Each notebook has a catalogue ``autograder/mutants/<key>.py`` defining
 ``MUTANTS``: one text substitution in one answer cell, plus the graded cells that
 must lose points. A mutant passes the audit when it loses points exactly there.
 
-    python -m course.mutants layers          # audit one notebook's catalogue
+    python -m course.mutants layers          # audit one catalogue through `course autograde` (full)
+    python -m course.mutants layers --stock  # ... through stock nbgrader's hidden-test cells
+    python -m course.mutants layers --fast   # ... on imported definitions, in-process (seconds)
 """
 
 from __future__ import annotations
@@ -120,12 +122,55 @@ def audit(key: str, jobs: int = 2, names: list[str] | None = None) -> tuple[Note
     return baseline, results
 
 
+def autograde_audit(key: str, jobs: int = 2, names: list[str] | None = None,
+                    root: Path | None = None) -> tuple[dict[str, dict[str, tuple[float, float]]], list[MutantResult]]:
+    """Grade the solution and the mutants of notebook ``key`` through ``course autograde`` itself.
+
+    One course with one student per mutant (and ``solution``), graded in one batch of ``jobs``
+    workers: the same sandboxed pipeline, probe and trusted scoring that grade students.
+
+    Returns:
+        (per-question scores: student -> grade_id -> (score, max), results).
+    """
+    from nbgrader.api import Gradebook
+
+    from course.autograde import autograde
+    from course.coursedir import init_course_dir
+    from course.paths import ASSIGNMENT
+    from course.release import release
+
+    mutants = [m for m in load_mutants(key) if names is None or m.name in names]
+    notebook = nbformat.read(str(source_dir() / NOTEBOOKS[key]), as_version=4)
+    with tempfile.TemporaryDirectory(prefix="mutant-course-") as scratch:
+        course = init_course_dir(Path(root or scratch) / "course", keys=[NOTEBOOKS[key]])
+        release(course, run_check=False, jobs=1)
+        variants = {"solution": notebook, **{m.name: apply(notebook, m) for m in mutants}}
+        for student, variant in variants.items():
+            folder = course / "submitted" / student / ASSIGNMENT
+            folder.mkdir(parents=True)
+            _with_siblings(folder)
+            nbformat.write(variant, str(folder / NOTEBOOKS[key]))
+        autograde(course, jobs=jobs, progress=False)
+        scores: dict[str, dict[str, tuple[float, float]]] = {}
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+            for student in variants:
+                graded = gradebook.find_submission_notebook(Path(NOTEBOOKS[key]).stem, ASSIGNMENT, student)
+                scores[student] = {g.name: (g.auto_score or 0.0, g.max_score) for g in graded.grades
+                                   if g.cell.cell_type == "code" and g.auto_score is not None}
+    baseline = scores["solution"]
+    results = [MutantResult(m, tuple(gid for gid, (score, maximum) in scores[m.name].items()
+                                     if score < maximum and baseline.get(gid, (0, 0))[0] >= baseline[gid][1]))
+               for m in mutants]
+    return scores, results
+
+
 def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
     """Grade cells whose hidden cases fail when run on the notebook's definitions alone."""
     from course import reference
     from course.cases import in_process, run_cases
     from course.hidden import build_cases
     from course.pipeline import questions_by_cell
+    from course.source_checks import SourceIndex
     from hwlib.nbimport import import_notebook
 
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
@@ -137,7 +182,8 @@ def _fast_grade(key: str, notebook: nbformat.NotebookNode) -> tuple[str, ...]:
         try:
             namespace = import_notebook(path).__dict__
             lost = []
-            executor = in_process(namespace, reference.load)
+            executor = in_process(namespace, reference.load,
+                                  SourceIndex([c.source for c in notebook.cells if c.cell_type == "code"]))
             for grade_id, calls in questions_by_cell(notebook).items():
                 cases = [case for k, question in calls for case in build_cases(k, question)]
                 if any(m is not None for m in run_cases(cases, executor)):
@@ -171,13 +217,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="mutant names to run")
     parser.add_argument("--fast", action="store_true",
                         help="run hidden cases on imported definitions instead of executing notebooks")
+    parser.add_argument("--stock", action="store_true",
+                        help="execute notebooks with stock nbgrader's hidden-test cells instead of course autograde")
     args = parser.parse_args(argv)
     if args.fast:
         results = fast_audit(args.key, args.jobs, args.only)
         baseline = None
-    else:
+    elif args.stock:
         baseline, results = audit(args.key, args.jobs, args.only)
         print(f"solution: {baseline.auto_score:g}/{baseline.auto_max:g} in {baseline.seconds:.1f} s")
+    else:
+        scores, results = autograde_audit(args.key, args.jobs, args.only)
+        solution = scores["solution"]
+        print(f"solution (course autograde): {sum(s for s, _ in solution.values()):g}/"
+              f"{sum(m for _, m in solution.values()):g}")
+        baseline = None
+        if any(s < m for s, m in solution.values()):
+            print("the solution itself loses points")
+            return 1
     bad = 0
     for r in results:
         verdict = "ok " if r.ok else "BAD"

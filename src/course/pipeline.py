@@ -16,7 +16,6 @@ The steps, each small:
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import re
@@ -29,14 +28,14 @@ from typing import Callable, Iterator, Mapping
 import nbformat
 from nbgrader import utils as nbutils
 
-from course import kernel_data, probe
-from course.cases import Case, Execution, run_cases
+from course import kernel_data, kernel_runner, probe, reference
+from course.cases import Case, Execution, complete, run_cases
 from course.grading import GRADING_ENV
 from course.kernel_session import KernelSession
 from course.sandbox import Sandbox
 from course.hidden import build_cases
-from course.paths import NOTEBOOKS, source_notebook
-from hwlib.nbimport import definitions_source, notebook_imports
+from course.source_checks import SourceIndex
+from hwlib.nbimport import definitions_source
 
 _HIDDEN_CALL = re.compile(r"run_hidden_tests\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
 
@@ -225,6 +224,8 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
     skipped: dict[int, str] = {}
 
     reduced: dict[int, str] = {}  # cells that killed the kernel once: replayed as their definitions only
+    # What the source checks read: the submitted cells as the grader holds them, never the kernel's view.
+    sources = SourceIndex([c.source for c in notebook.cells if c.cell_type == "code"])
 
     def execute_all() -> bool:
         """(Re)start the kernel and run every code cell not skipped; False when grading must stop."""
@@ -234,6 +235,11 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 return False
             session.start()
             run.kernel_starts = session.starts
+            # the case runner binds what it uses before any student code runs
+            loaded = session.run_hidden(kernel_runner.bootstrap_source())
+            if loaded.status != "ok":
+                run.status, run.reason = "error", f"the grading kernel could not be prepared ({loaded.detail})"
+                return False
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
@@ -278,29 +284,32 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
             if left <= 0:
                 run.status, run.reason = "timeout", limits.out_of_time(started)
                 break
-            probe.write_request(sandbox.work, [batch], dict(references_for(batch)), limits.case_timeout)
-            outcome = session.run_hidden(probe.KERNEL_SOURCE, timeout=min(
-                int(len(batch) * limits.case_timeout) + limits.cell_timeout, math.ceil(left)))
+            with probe.ProbeServer(sandbox.work, batch, reference.load) as server:
+                outcome = session.run_hidden(
+                    kernel_runner.probe_source(probe.SOCKET_NAME, limits.case_timeout),
+                    timeout=min(int(len(batch) * limits.case_timeout) + limits.cell_timeout, math.ceil(left)))
             if outcome.status in ("died", "tampered"):
-                last, call_index = probe.read_progress(sandbox.work) or (0, 0)
+                for position, answer in enumerate(server.executions()):
+                    if position in server.answers:
+                        answers[todo[position]] = answer
+                last = server.current if server.current is not None else 0
                 culprit = todo[last] if last < len(todo) else todo[0]
                 failed_cases[culprit] = f"no result: {outcome.detail} during this case"
                 calls = cases[culprit].calls
+                call_index = server.call_in_progress
                 target = calls[call_index].target if call_index < len(calls) else None
                 if isinstance(target, str):  # a function that killed the kernel is not called again
                     for i in todo:
-                        if i not in failed_cases and any(c.target == target for c in cases[i].calls):
+                        if i not in failed_cases and i not in answers and any(c.target == target for c in cases[i].calls):
                             failed_cases[i] = f"not run: `{target}` killed the kernel in an earlier case"
-                probe.clear(sandbox.work)
                 if not execute_all():
                     break
                 continue
-            for i, answer in zip(todo, probe.read_response(sandbox.work, [batch])[0]):
+            for i, answer in zip(todo, server.executions()):
                 answers[i] = answer
-            probe.clear(sandbox.work)
             break
-        return [answers.get(i) or Execution(error=failed_cases.get(i) or f"no result: {run.reason}")
-                for i in range(len(cases))]
+        return [complete(cases[i], answers.get(i) or Execution(error=failed_cases.get(i) or f"no result: {run.reason}"),
+                         sources) for i in range(len(cases))]
 
     run.probe = probe_cases
     try:
@@ -308,11 +317,6 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
         yield run
     finally:
         session.stop()
-
-
-def references_for(cases: list[Case]) -> dict[str, str]:
-    """Definitions source of every notebook whose reference versions the cases use."""
-    return {key: _definitions(key) for case in cases for key in case.use_reference.values()}
 
 
 def _verdict_output(passed: bool, message: str) -> nbformat.NotebookNode:
@@ -403,35 +407,6 @@ def _source_questions(name: str) -> dict[str, list[tuple[str, str]]]:
     if not path.exists():
         return {}
     return questions_by_cell(nbformat.read(str(path), as_version=4))
-
-
-def _definitions(key: str, seen: frozenset[str] = frozenset()) -> str:
-    """The definitions of a source notebook as one Python source string.
-
-    The notebooks it imports (notebook 4 imports notebook 2) come first, so the
-    reference module built from this text in the kernel is complete.
-    """
-    path = source_notebook(key)
-    return _definitions_cached(key, str(path), path.stat().st_mtime_ns, seen)
-
-
-@functools.lru_cache(maxsize=64)
-def _definitions_cached(key: str, path: str, mtime_ns: int, seen: frozenset[str]) -> str:
-    """:func:`_definitions` for one version of one file (every case of a batch asks again)."""
-    notebook = nbformat.read(path, as_version=4)
-    keys_by_file = {name: k for k, name in NOTEBOOKS.items()}
-    parts = []
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        for other, _ in notebook_imports(cell.source):
-            other_key = keys_by_file.get(Path(other).name)
-            if other_key and other_key != key and other_key not in seen:
-                parts.append(_definitions(other_key, seen | {key}))
-        # the grader's own package stays out: a kernel importing course.hidden would pay for
-        # nbformat and nbgrader's imports, and reference definitions never need it
-        parts.append(definitions_source(cell.source, skip_imports_from=("course",)))
-    return "\n\n".join(parts)
 
 
 def hidden_paths(db_url: str = "") -> list[str]:

@@ -1,341 +1,344 @@
-"""Run hidden-test calls inside the student's kernel; compare outside it.
+"""The grader's end of the probe: hand the kernel one case at a time, serve reference calls.
 
-The trusted grader builds the cases (inputs and expected values) and sends only
-the *calls* to the kernel: a JSON request plus an ``.npz`` of input arrays. The
-kernel-side code (:data:`KERNEL_SOURCE`) runs them in the student's namespace and
-writes back an ``.npz`` of outputs converted to plain float arrays, and a JSON of
-errors. The grader reads both with ``allow_pickle=False`` and compares with
-:func:`course.cases.evaluate`. Expected values never enter the kernel, and
-nothing the kernel returns is code or a pickle.
+After the notebook has run, the grader runs one hidden cell in the kernel,
+:func:`course.kernel_runner.probe_source`, which connects to a Unix socket in
+the kernel's folder served by :class:`ProbeServer` in this (trusted) process:
+
+* ``next``: the server sends the next case's *calls* (targets, input arrays,
+  output paths), nothing else: no expected value, no check, no reference code.
+  Inputs of later cases are not sent before their turn.
+* ``call``: a stand-in for a ``use_reference`` name asks for a reference result.
+  The server answers only for names the case in progress declares (and methods
+  of reference objects the grader handed out during that case); the reference
+  code runs here, and only its results (arrays, numbers, object state) go back.
+* ``answer``: the outputs of the case in progress, the array arguments as they
+  were after each call, and the warnings seen. The server records the case's
+  wall time, measured here, minus the time spent in reference calls.
+
+Everything read from the kernel is JSON plus raw numeric arrays
+(:func:`course.kernel_runner.unpack`: no pickles, no objects); a missing or
+malformed answer scores 0.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import socket
+import threading
+import time
+import types
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from course import kernel_runner as wire
 from course.cases import Case, Execution, Ref
 
-REQUEST_JSON = "probe_request.json"
-REQUEST_NPZ = "probe_inputs.npz"
-RESPONSE_JSON = "probe_response.json"
-RESPONSE_NPZ = "probe_outputs.npz"
-PROGRESS = "probe_progress.txt"
+SOCKET_NAME = "probe.sock"
+
+MISSING = "no result came back from the notebook (the kernel stopped or the probe was tampered with)"
 
 
-def read_progress(folder: Path) -> tuple[int, int] | None:
-    """(case index in the request's flat order, call index) the kernel last started, if it said."""
-    try:
-        case, call = (folder / PROGRESS).read_text().split()
-        return int(case), int(call)
-    except (OSError, ValueError):
-        return None
+def case_spec(case: Case, encoder: wire.Encoder, classes: dict[str, dict[str, Any]],
+              reference: Callable[[str], types.ModuleType]) -> dict[str, Any]:
+    """What the kernel learns about a case: its calls, output paths and stand-in kinds."""
 
-
-def clear(folder: Path) -> None:
-    """Remove the request, the response and the progress file."""
-    for name in (REQUEST_JSON, REQUEST_NPZ, RESPONSE_JSON, RESPONSE_NPZ, PROGRESS):
-        (folder / name).unlink(missing_ok=True)
-
-
-class _Encoder:
-    """Turns call arguments into JSON with arrays stored by key in an npz."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-
-    def encode(self, value: Any) -> Any:
+    def argument(value: Any) -> Any:
         if isinstance(value, Ref):
             return {"ref": [value.call, list(value.path)]}
         if isinstance(value, np.ndarray):
-            key = f"a{len(self.arrays)}"
-            self.arrays[key] = value
-            return {"array": key}
-        if isinstance(value, (np.integer, np.floating, np.bool_)):
-            return value.item()
+            return {"array": encoder.array(value)}
+        if isinstance(value, np.generic):
+            return {"scalar": encoder.array(np.asarray(value))}
+        if isinstance(value, np.dtype):
+            return {"dtype": str(value)}
         if isinstance(value, tuple):
-            return {"tuple": [self.encode(v) for v in value]}
+            return {"tuple": [argument(v) for v in value]}
         if isinstance(value, list):
-            return [self.encode(v) for v in value]
+            return {"list": [argument(v) for v in value]}
         if isinstance(value, dict):
-            return {"dict": {str(k): self.encode(v) for k, v in value.items()}}
+            return {"dict": [[argument(k), argument(v)] for k, v in value.items()]}
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         raise TypeError(f"cannot send {type(value).__name__} to the kernel; use arrays and numbers")
 
-
-def write_request(folder: Path, cases: list[list[Case]], reference_sources: dict[str, str],
-                  case_timeout: float = 20.0) -> None:
-    """Write the calls of ``cases`` (grouped per graded cell) into ``folder``.
-
-    Args:
-        folder: the kernel's working directory.
-        cases: one list of cases per group (a group is one graded cell).
-        reference_sources: notebook key -> definitions source, for ``use_reference``.
-        case_timeout: seconds each case may run in the kernel before it is stopped.
-    """
-    encoder = _Encoder()
-    groups = []
-    for group in cases:
-        encoded = []
-        for case in group:
-            encoded.append({
-                "calls": [{"target": encoder.encode(c.target) if isinstance(c.target, Ref) else c.target,
-                           "method": c.method, "args": encoder.encode(c.args), "kwargs": encoder.encode(c.kwargs)}
-                          for c in case.calls],
-                "outputs": case.output_paths,
-                "unmodified": case.unmodified,
-                "use_reference": dict(case.use_reference),
-                "source_of": case.source_of,
-            })
-        groups.append(encoded)
-    (folder / REQUEST_JSON).write_text(json.dumps({"groups": groups, "references": reference_sources,
-                                                   "case_timeout": case_timeout}))
-    np.savez(folder / REQUEST_NPZ, **encoder.arrays)
+    stand_ins = {}
+    for name, key in case.use_reference.items():
+        value = getattr(reference(key), name)
+        if isinstance(value, type):
+            qualified = f"{key}:{value.__qualname__}"
+            classes[qualified] = class_spec(value)
+            stand_ins[name] = {"kind": "class", "qualified": qualified, **classes[qualified]}
+        else:
+            stand_ins[name] = {"kind": "function"}
+    return {"calls": [{"target": argument(c.target) if isinstance(c.target, Ref) else c.target,
+                       "method": c.method, "args": [argument(a) for a in c.args],
+                       "kwargs": [[k, argument(v)] for k, v in c.kwargs.items()]} for c in case.calls],
+            "outputs": case.output_paths, "unmodified": case.unmodified, "use_reference": stand_ins}
 
 
-def read_response(folder: Path, cases: list[list[Case]]) -> list[list[Execution]]:
-    """Read the kernel's answers; a missing or malformed response means no evidence.
-
-    Returns one :class:`Execution` per case; cases without an answer get an error,
-    so they score 0 (credit only on positive evidence).
-    """
-    missing = "no result came back from the notebook (the kernel stopped or the probe was tampered with)"
-    try:
-        meta = json.loads((folder / RESPONSE_JSON).read_text())
-        with np.load(folder / RESPONSE_NPZ, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        groups = meta["groups"]
-        if len(groups) != len(cases):
-            raise ValueError("wrong number of groups")
-    except Exception:  # anything unreadable is no evidence
-        return [[Execution(error=missing) for _ in group] for group in cases]
-    result = []
-    for g, group in enumerate(cases):
-        answers = groups[g] if isinstance(groups[g], list) else []
-        runs = []
-        for c, case in enumerate(group):
-            answer = answers[c] if c < len(answers) and isinstance(answers[c], dict) else None
-            if answer is None:
-                runs.append(Execution(error=missing))
-                continue
-            run = Execution(error=answer.get("error") if isinstance(answer.get("error"), str) else None,
-                            modified=[str(m) for m in answer.get("modified", [])][:10],
-                            warnings=[str(w) for w in answer.get("warnings", [])][:10])
-            outputs = answer.get("outputs", {})
-            paths = case.output_paths + (["source"] if case.source_of is not None else [])
-            for path in paths:
-                entry = outputs.get(path) if isinstance(outputs, dict) else None
-                if isinstance(entry, dict) and "error" in entry:
-                    run.outputs[path] = None
-                    run.error = run.error or f"output {path}: {str(entry['error'])[:200]}"
-                else:
-                    run.outputs[path] = _decode_output(entry, arrays, 0)
-            runs.append(run)
-        result.append(runs)
-    return result
+def class_spec(cls: type) -> dict[str, Any]:
+    """A reference class as the kernel sees it: public bases and method names, no code."""
+    public = [c for c in cls.__mro__[1:] if _is_public(c)]
+    methods = set()
+    for klass in cls.__mro__:
+        if klass is object or _is_public(klass):
+            continue
+        methods |= {k for k, v in vars(klass).items()
+                    if callable(v) and (not k.startswith("__") or k == "__call__")}
+    return {"bases": [f"{c.__module__}:{c.__qualname__}" for c in public[:1]], "methods": sorted(methods)}
 
 
-def _decode_output(entry: Any, arrays: dict[str, np.ndarray], depth: int) -> Any:
-    """Rebuild plain data from the kernel's JSON; anything unexpected becomes None."""
-    if depth > 6:
-        return None
-    if entry is None or isinstance(entry, (str, bool, int, float)):
-        return entry
-    if isinstance(entry, dict):
-        if isinstance(entry.get("array"), str):
-            value = arrays.get(entry["array"])
-            return value[()] if value is not None and value.ndim == 0 else value
-        if isinstance(entry.get("dict"), dict):
-            return {str(k): _decode_output(v, arrays, depth + 1) for k, v in entry["dict"].items()}
-        if isinstance(entry.get("list"), list):
-            return [_decode_output(v, arrays, depth + 1) for v in entry["list"]]
-        if isinstance(entry.get("record"), dict):  # a dataclass instance, as attributes
-            return SimpleNamespace(**{str(k): _decode_output(v, arrays, depth + 1) for k, v in entry["record"].items()
-                                      if str(k).isidentifier()})
+def _is_public(cls: type) -> bool:
+    module = getattr(cls, "__module__", "") or ""
+    return module == "hwlib" or module.startswith("hwlib.")
+
+
+def reference_classifier(value: Any) -> tuple[str, str] | None:
+    """Grader side: reference instances go to the kernel as state, helper-package objects by class name."""
+    cls = type(value)
+    module = getattr(cls, "__module__", "") or ""
+    if module.startswith("reference_"):
+        return ("object", f"{module[len('reference_'):]}:{cls.__qualname__}")
+    if _is_public(cls) and hasattr(value, "__dict__"):
+        return ("public", f"{module}:{cls.__qualname__}")
     return None
 
 
-#: Executed in the student's kernel as one cell after the notebook has run. It
-#: only moves data: it never sees expected values and decides nothing.
-KERNEL_SOURCE = r'''
-def __course_probe():
-    import dataclasses, json, signal, sys, types, warnings
-    import numpy as np
-    # Taken before any student code runs in this cell, so patching them later changes nothing here.
-    _open, _savez, _dump, _array = open, np.savez, json.dump, np.array
-    _guard = sys.modules.get("__course_guard")
-    _reset = _guard.reset if _guard is not None else (lambda: None)
+def _record(fields: dict) -> SimpleNamespace:
+    return SimpleNamespace(**{str(k): v for k, v in fields.items() if str(k).isidentifier()})
 
-    class CaseTimeout(BaseException):
-        pass
 
-    def on_alarm(signum, frame):
-        raise CaseTimeout()
-
-    request = json.load(open("probe_request.json"))
-    with np.load("probe_inputs.npz", allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    namespace = globals()
-    references = {}
-
-    def reference(key):
-        if key not in references:
-            module = types.ModuleType("reference_" + key)
-            exec(request["references"][key], module.__dict__)
-            references[key] = module
-        return references[key]
-
-    def index(value, path):
-        for step in path:
-            if isinstance(value, dict):
-                value = value[step]
-            elif isinstance(step, int) or str(step).isdigit():
-                value = value[int(step)]
-            else:
-                value = getattr(value, step)
-        return value
-
-    def decode(value, results):
-        if isinstance(value, dict):
-            if "array" in value:
-                return arrays[value["array"]].copy()
-            if "ref" in value:
-                return index(results[value["ref"][0]], value["ref"][1])
-            if "tuple" in value:
-                return tuple(decode(v, results) for v in value["tuple"])
-            if "dict" in value:
-                return {k: decode(v, results) for k, v in value["dict"].items()}
-        if isinstance(value, list):
-            return [decode(v, results) for v in value]
-        return value
-
-    out_arrays = {}
-    groups = []
-
-    def listing(fn):
-        import dis, inspect
+def decode_answer(case: Case, answer: Any, arrays: dict[str, np.ndarray]) -> Execution:
+    """An :class:`Execution` from the kernel's answer; anything malformed is no evidence."""
+    if not isinstance(answer, dict):
+        return Execution(error=MISSING)
+    run = Execution(error=answer.get("error") if isinstance(answer.get("error"), str) else None,
+                    warnings=[str(w)[:300] for w in answer.get("warnings", [])][:10]
+                    if isinstance(answer.get("warnings"), list) else [])
+    decoder = wire.Decoder(arrays, records=_record, build=lambda kind, name, state: SimpleNamespace())
+    outputs = answer.get("outputs") if isinstance(answer.get("outputs"), dict) else {}
+    for path in case.output_paths:
+        entry = outputs.get(path)
+        if isinstance(entry, dict) and "error" in entry:
+            run.outputs[path] = None
+            run.error = run.error or f"output {path}: {str(entry['error'])[:200]}"
+            continue
         try:
-            text = inspect.getsource(fn)[:100000]
+            run.outputs[path] = decoder.decode(entry)
         except Exception:
-            text = ""
-        try:
-            params = [[p.name, p.kind.name] for p in inspect.signature(fn).parameters.values()]
-        except Exception:
-            params = []
-        jumps = set(dis.hasjrel) | set(dis.hasjabs) | set(getattr(dis, "hasjump", ()))
-        pending, code = [getattr(fn, "__code__", None)], []
-        while pending:
-            c = pending.pop()
-            if not isinstance(c, types.CodeType):
-                continue
-            line, rows = c.co_firstlineno, []
-            for ins in dis.get_instructions(c):
-                line = getattr(ins, "line_number", None) or ins.starts_line or line
-                target = ins.argval if ins.opcode in jumps and isinstance(ins.argval, int) else None
-                rows.append([ins.opname, ins.offset, target, line - c.co_firstlineno + 1])
-            code.append(rows)
-            pending.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-        return {"text": text, "params": params, "code": code}
+            run.outputs[path] = None
+    try:
+        for number, position, after, before in answer.get("arguments", []):
+            run.arguments.append((int(number), int(position), arrays[after],
+                                  None if before is None else arrays[before]))
+    except Exception:
+        return Execution(error=MISSING)
+    return run
 
-    def plain(value, depth):
-        """Numbers, strings and nested containers of them; arrays go to the npz."""
-        if depth > 5:
-            raise ValueError("output nested too deeply")
-        if value is None or isinstance(value, str):
-            return value if value is None or len(value) < 10000 else value[:10000]
-        if type(value) in (bool, int, float):
-            return value
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {"record": {f.name: plain(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}}
-        if isinstance(value, dict):
-            return {"dict": {str(k): plain(v, depth + 1) for k, v in list(value.items())[:1000]}}
-        if isinstance(value, (list, tuple)) and not all(isinstance(v, (int, float, bool)) for v in value):
-            return {"list": [plain(v, depth + 1) for v in value[:1000]]}
-        array = _array(value)
-        if array.dtype.kind not in "biuf":
-            array = _array(value, dtype=np.float64)
-        key = "o%d" % len(out_arrays)
-        out_arrays[key] = array
-        return {"array": key}
 
-    started = 0
-    hung, current = set(), [None]
-    for group in request["groups"]:
-        answers = []
-        for case in group:
-            started += 1
-            answer = {"outputs": {}, "modified": [], "warnings": []}
-            saved = {name: namespace.get(name) for name in case["use_reference"]}
-            results = []
-            previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, float(request.get("case_timeout", 20)))
+@dataclass
+class _Turn:
+    """The case in progress."""
+
+    index: int
+    started: float
+    reference_seconds: float = 0.0
+    call: int = 0
+    classes: set[str] = field(default_factory=set)
+
+
+class ProbeServer:
+    """Serves one batch of cases to a kernel over ``folder/probe.sock`` (see module docstring).
+
+    Use as a context manager around running :func:`course.kernel_runner.probe_source`;
+    then :meth:`executions` has one :class:`Execution` per case.
+    """
+
+    def __init__(self, folder: Path, cases: list[Case], reference: Callable[[str], types.ModuleType]) -> None:
+        self.folder = folder
+        self.cases = cases
+        self.reference = reference
+        self.path = folder / SOCKET_NAME
+        self.answers: dict[int, Execution] = {}
+        self.turn: _Turn | None = None
+        self.next_index = 0
+        self.lock = threading.Lock()
+        self.classes: dict[str, dict[str, Any]] = {}
+        self.sock: socket.socket | None = None
+
+    # -- lifecycle
+
+    def __enter__(self) -> "ProbeServer":
+        self.path.unlink(missing_ok=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(self.path))
+        os.chmod(self.path, 0o777)  # the kernel runs as another user
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.sock is not None:
             try:
-                for name, key in case["use_reference"].items():
-                    namespace[name] = getattr(reference(key), name)
-                for number, call in enumerate(case["calls"]):
-                    with _open("probe_progress.txt", "w") as progress:
-                        progress.write("%d %d" % (started - 1, number))
-                    target = call["target"]
-                    if isinstance(target, str) and target in hung:
-                        raise LookupError("not run: `%s` ran past the time limit in an earlier case" % target)
-                    current[0] = target
-                    if isinstance(target, str) and target not in namespace:
-                        raise LookupError("`%s` is not defined. Run the cell that defines it (and keep its name)." % target)
-                    fn = namespace[target] if isinstance(target, str) else decode(target, results)
-                    if call["method"]:
-                        fn = getattr(fn, call["method"])
-                    args = decode(call["args"], results)
-                    kwargs = decode(call["kwargs"], results)
-                    originals = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always")
-                        results.append(fn(*args, **kwargs))
-                    answer["warnings"].extend(sorted({str(w.message) for w in caught}))
-                    if case["unmodified"]:
-                        for i, original in originals.items():
-                            if args[i].shape != original.shape or not np.array_equal(args[i], original, equal_nan=True):
-                                answer["modified"].append("argument #%d of call %d" % (i + 1, number))
-                for path in case["outputs"]:
-                    head, *rest = path.split(".")
-                    try:
-                        answer["outputs"][path] = plain(index(results[int(head)], rest), 0)
-                    except Exception as error:
-                        answer["outputs"][path] = {"error": "%s: %s" % (type(error).__name__, error)}
-                if case.get("source_of"):
-                    answer["outputs"]["source"] = plain(listing(namespace.get(case["source_of"])), 0)
-            except CaseTimeout:
-                if isinstance(current[0], str):
-                    hung.add(current[0])
-                answer["error"] = "stopped after %g s (an endless loop?)" % float(request.get("case_timeout", 20))
-            except NotImplementedError:
-                answer["error"] = "not implemented yet (the function raises NotImplementedError)"
-            except LookupError as error:
-                answer["error"] = str(error) if type(error) is LookupError else "raised %s: %s" % (type(error).__name__, error)
-            except BaseException as error:  # also SystemExit and KeyboardInterrupt raised by an answer
-                answer["error"] = "raised %s: %s" % (type(error).__name__, error)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous_handler)
-                try:
-                    _reset()  # undo what the student's code patched (np.allclose, builtins, hooks ...)
-                except Exception:
-                    pass
-                for name, value in saved.items():
-                    if value is None:
-                        namespace.pop(name, None)
-                    else:
-                        namespace[name] = value
-            answers.append(answer)
-        groups.append(answers)
-    _savez("probe_outputs.npz", **out_arrays)
-    with _open("probe_response.json", "w") as handle:
-        _dump({"groups": groups}, handle)
+                self.sock.close()
+            except OSError:
+                pass
+        self.path.unlink(missing_ok=True)
 
-__course_probe()
-del __course_probe
-'''
+    @property
+    def current(self) -> int | None:
+        """Index of the case in progress (the one a dying kernel was running), if any."""
+        turn = self.turn
+        return turn.index if turn is not None and turn.index not in self.answers else None
+
+    @property
+    def call_in_progress(self) -> int:
+        """Index of the call the kernel last said it started in the case in progress."""
+        return self.turn.call if self.turn is not None else 0
+
+    def executions(self, missing: Callable[[int], str] = lambda i: MISSING) -> list[Execution]:
+        return [self.answers.get(i) or Execution(error=missing(i)) for i in range(len(self.cases))]
+
+    # -- serving
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()  # type: ignore[union-attr]
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            while True:
+                try:
+                    message = wire.recv_frame(connection)
+                    if message is None:
+                        return
+                    header, arrays = wire.unpack(message)
+                    reply, reply_arrays = self._handle(header, arrays)
+                    wire.send_frame(connection, wire.pack(reply, reply_arrays))
+                except Exception:
+                    return  # a malformed message ends this connection; nothing is credited
+
+    def _handle(self, header: dict[str, Any], arrays: dict[str, np.ndarray]
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        op = header.get("op")
+        if op == "next":
+            return self._next()
+        if op == "answer":
+            return self._answer(header, arrays)
+        if op == "call":
+            return self._call(header, arrays)
+        if op == "progress":
+            if self.turn is not None and isinstance(header.get("call"), int):
+                self.turn.call = header["call"]
+            return {"ok": True}, {}
+        return {"error": "unknown request"}, {}
+
+    def _next(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        with self.lock:
+            index = self.next_index
+            if index >= len(self.cases):
+                self.turn = None
+                return {"done": True}, {}
+            self.next_index += 1
+            encoder = wire.Encoder("i")
+            spec = case_spec(self.cases[index], encoder, self.classes, self.reference)
+            self.turn = _Turn(index, time.monotonic(),
+                              classes={v["qualified"] for v in spec["use_reference"].values() if v["kind"] == "class"})
+            return {"index": index, "case": spec}, encoder.arrays
+
+    def _answer(self, header: dict[str, Any], arrays: dict[str, np.ndarray]
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        now = time.monotonic()
+        with self.lock:
+            turn = self.turn
+            if turn is None or header.get("case") != turn.index or turn.index in self.answers:
+                return {"ok": False}, {}
+            run = decode_answer(self.cases[turn.index], header.get("answer"), arrays)
+            run.seconds = max(0.0, now - turn.started - turn.reference_seconds)
+            self.answers[turn.index] = run
+            return {"ok": True}, {}
+
+    def _call(self, header: dict[str, Any], arrays: dict[str, np.ndarray]
+              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        turn = self.turn
+        name, method = str(header.get("name")), header.get("method")
+        if turn is None or turn.index in self.answers:
+            return {"error": f"the reference `{name}` is only available during the case that provides it",
+                    "type": "RuntimeError"}, {}
+        case = self.cases[turn.index]
+        started = time.monotonic()
+        try:
+            target = self._target(case, turn, name, method)
+            decoder = wire.Decoder(arrays, build=lambda kind, qualified, state: self._build(turn, kind, qualified))
+            owner = decoder.decode(header.get("self"))
+            args = decoder.decode(header.get("args"))
+            kwargs = decoder.decode(header.get("kwargs"))
+            digests = {number: _digest(value) for number, value in decoder.seen.items()
+                       if isinstance(value, np.ndarray)}
+            if method is None:
+                result = target(*args, **kwargs)
+            else:
+                result = getattr(owner, str(method))(*args, **kwargs)
+            known = {id(value): number for number, value in decoder.seen.items()}
+            encoder = wire.Encoder("r", known=known, classify=reference_classifier)
+            updates = []
+            for number, value in decoder.seen.items():
+                if isinstance(value, np.ndarray):
+                    if _digest(value) != digests[number]:
+                        updates.append([number, {"array": encoder.array(value)}])
+                else:
+                    fresh = wire.Encoder("u", known={}, classify=reference_classifier)
+                    fresh.arrays = encoder.arrays
+                    fresh.known = {k: v for k, v in known.items() if k != id(value)}
+                    updates.append([number, fresh.encode(value)])
+            encoded = encoder.encode(result)
+            classes = {}
+            for value in encoder.keep:
+                kind = reference_classifier(value)
+                if kind is not None and kind[0] == "object":
+                    qualified = kind[1]
+                    classes[qualified] = self.classes.setdefault(qualified, class_spec(type(value)))
+                    turn.classes.add(qualified)
+            return {"result": encoded, "updates": updates, "classes": classes}, encoder.arrays
+        except Exception as error:  # the reference raised (bad arguments from the student): raise it there
+            return {"error": str(error)[:2000], "type": type(error).__name__}, {}
+        finally:
+            turn.reference_seconds += time.monotonic() - started
+
+    def _target(self, case: Case, turn: _Turn, name: str, method: Any) -> Any:
+        if ":" in name:  # a reference class: its constructor or one of its methods
+            key, _, qualname = name.partition(":")
+            if name not in turn.classes:
+                raise RuntimeError(f"the reference `{qualname}` is only available during the case that provides it")
+            return getattr(self.reference(key), qualname)
+        if name not in case.use_reference or method is not None:
+            raise RuntimeError(f"the reference `{name}` is only available during the case that provides it")
+        return getattr(self.reference(case.use_reference[name]), name)
+
+    def _build(self, turn: _Turn, kind: str, qualified: str) -> Any:
+        if kind == "public":
+            cls = wire._public_class(qualified)
+        elif qualified in turn.classes:
+            key, _, qualname = qualified.partition(":")
+            cls = getattr(self.reference(key), qualname)
+        else:
+            cls = None
+        if not isinstance(cls, type):
+            raise TypeError(f"cannot pass an object of class {qualified.partition(':')[2]} to the reference")
+        return object.__new__(cls)
+
+
+def _digest(array: np.ndarray) -> tuple:
+    import hashlib
+
+    data = np.ascontiguousarray(array)
+    return (array.shape, str(array.dtype), hashlib.blake2b(data.view(np.uint8).ravel() if data.size else b"",
+                                                         digest_size=16).hexdigest())
