@@ -75,6 +75,7 @@ def test_feedback_has_no_hidden_test_source(demo):
 
 
 def test_feedback_is_self_contained_and_marks_pending(demo):
+    _course("feedback", cwd=demo)  # the instructor's command (the demo's own feedback ran before formgrader)
     page = (demo / "feedback" / "reference" / ASSIGNMENT / "02_layers.html").read_text()
     assert "<script" not in page and "cdnjs" not in page and "MathJax.js" not in page and "latest.js" not in page
     assert "<math" in page and "$$" not in page
