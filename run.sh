@@ -40,6 +40,10 @@ setup() {
     say "HWLIB_CIFAR10 is not set: CIFAR-10 is downloaded on first use (163 MB); offline, run" \
         "'export HWLIB_CIFAR10=/path/to/cifar-10-python.tar.gz' first"
   fi
+  # Offline MNIST: the shared copy of the official test set (hwlib splits it and says so).
+  if [ -z "${HWLIB_MNIST:-}" ] && [ -f "$ROOT/../shared/data/mnist-t10k/t10k-images-idx3-ubyte.gz" ]; then
+    export HWLIB_MNIST="$ROOT/../shared/data/mnist-t10k"
+  fi
 }
 
 cmd=${1:-help}

@@ -5,7 +5,10 @@ answered and buggy students in turn), copies it, grades one copy with each tool
 (and a third with ``course autograde`` and the sandbox switched off, for its
 overhead), and prints side by side: wall time, seconds per submission, the peak
 memory of the largest process (a grading kernel), the grader's own peak memory
-and whether the scores agree.
+and whether the scores agree; then the seconds per notebook in each grading stage
+(kernel start, sanitize, execute, probe, score, write) of stock nbgrader and of
+``course autograde`` side by side (stock nbgrader timed by
+``_nbgrader_stages.py``, its own code with timers around each stage).
 
     python benchmarks/autograde_throughput.py --students 20 --jobs 2
     python benchmarks/autograde_throughput.py --students 4 --notebooks 02_layers.ipynb 03_affine_fitting.ipynb
@@ -14,6 +17,7 @@ and whether the scores agree.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -83,6 +87,35 @@ def timed(command: list[str], cwd: Path, **env: str) -> tuple[float, float, str]
     return time.perf_counter() - started, int(peak) / 1024, output
 
 
+STAGES = ("kernel start", "sanitize", "execute", "probe", "score", "write")
+STOCK_STAGES = Path(__file__).with_name("_nbgrader_stages.py")
+
+
+def parse_stages(output: str) -> dict[str, float]:
+    """The ``seconds per notebook by stage: kernel start 1.20, ...`` line of ``course autograde``."""
+    line = next((l for l in output.splitlines() if l.startswith("seconds per notebook by stage:")), "")
+    found = {}
+    for part in line.split(":", 1)[-1].split(","):
+        name, _, value = part.strip().rpartition(" ")
+        if name:
+            found[name] = float(value)
+    return found
+
+
+def stage_table(columns: dict[str, dict[str, float]]) -> list[str]:
+    """Seconds per notebook by stage, one column per grader, with totals."""
+    widths = [max(12, len(name) + 2) for name in columns]
+    lines = [f"{'stage (s per notebook)':<24}" + "".join(f"{n:>{w}}" for n, w in zip(columns, widths))]
+    for stage in (*STAGES, "total"):
+        values = [sum(c.values()) if stage == "total" else c.get(stage, 0.0) for c in columns.values()]
+        lines.append(f"{stage:<24}" + "".join(f"{v:>{w}.2f}" for v, w in zip(values, widths)))
+    return lines
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _peak_line(output: str) -> str:
     """The ``peak memory: ...`` line ``course autograde`` prints at the end."""
     return next((line for line in output.splitlines() if line.startswith("peak memory")), "")
@@ -106,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(ours, plain)
         print(f"{args.students} submissions x {len(list((ours / 'source' / ASSIGNMENT).glob('*.ipynb')))} notebooks")
         ours_command = [sys.executable, "-m", "course.cli", "autograde", "--jobs", str(args.jobs), "--force"]
-        stock_s, stock_mb, _ = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], stock)
+        print(f"load average at start (1, 5, 15 min): {load_average()}")
+        stock_json = Path(folder) / "stock-stages.json"
+        stock_s, stock_mb, _ = timed([sys.executable, str(STOCK_STAGES), str(stock_json), "autograde", ASSIGNMENT,
+                                      "--force"], stock)
         ours_s, ours_mb, ours_out = timed(ours_command, ours)
         plain_s, plain_mb, plain_out = timed(ours_command, plain, COURSE_SANDBOX="off")
         a, b, c = scores(ours), scores(stock), scores(plain)
@@ -122,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox overhead: {(ours_s - plain_s) / args.students:+.2f} s per submission "
               f"({ours_s / plain_s - 1:+.0%}); scores with and without it identical: {'yes' if a == c else 'no'}")
         print(f"course autograde {_peak_line(ours_out)}")
+        measured = json.loads(stock_json.read_text())
+        stock_stages = {k: v / max(1, measured["notebooks"]) for k, v in measured["seconds"].items()}
+        for line in stage_table({"nbgrader (stock)": stock_stages,
+                                 f"course --jobs {args.jobs}": parse_stages(ours_out),
+                                 f"course --jobs {args.jobs}, no sandbox": parse_stages(plain_out)}):
+            print(line)
+        print(f"(time inside each grading process; course runs {args.jobs} at once. "
+              f"Load average at the end: {load_average()})")
         for student in differ:
             ours_q, stock_q = question_scores(ours, student), question_scores(stock, student)
             where = ", ".join(f"{q} {ours_q[q]:g} vs {stock_q.get(q)}" for q in sorted(ours_q)

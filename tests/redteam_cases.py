@@ -263,7 +263,6 @@ PATCHED_TOOLS = r'''
 import ast, dis, inspect, json, struct, warnings
 dis.get_instructions = lambda *a, **k: iter(())
 inspect.getsource = lambda *a, **k: ""
-inspect.signature = lambda *a, **k: None
 ast.parse = lambda *a, **k: ast.Module(body=[], type_ignores=[])
 ast.walk = lambda *a, **k: iter(())
 json.dump = lambda *a, **k: None
@@ -354,6 +353,9 @@ def catalogue() -> list[Attack]:
         Attack("os_exit", 3, cell=_attack("import os\nos._exit(0)\n")),
         Attack("sigkill_self", 3, cell=_attack("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")),
         Attack("os_exit_in_answer", 3, cell=sig + WRONG.replace("    return np.maximum", "    import os\n    os._exit(0)\n    return np.maximum")),
+        # forked kernels that return to the kernel's loop and write into its sockets ("Invalid Signature")
+        Attack("fork_bomb", 3, cell=_attack("import os\nfor _ in range(12):\n    try:\n        os.fork()\n"
+                                            "    except OSError:\n        pass\nprint('forked', os.getpid())\n")),
         Attack("sys_exit", 4, cell=_attack("import sys\nsys.exit()\n")),
         Attack("keyboard_interrupt", 4, cell=_attack("raise KeyboardInterrupt\n")),
         Attack("monkeypatch", 5, cell=_attack(

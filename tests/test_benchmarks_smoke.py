@@ -153,3 +153,13 @@ def test_autograde_benchmark_runs_all_three_graders(tmp_path: Path) -> None:
     assert re.search(r"sandbox overhead: [+-][\d.]+ s per submission .*identical: yes", out), out
     assert re.search(r"peak memory: grader \d+ MB, each worker up to \d+ MB, largest kernel \d+ MB", out), out
     assert (tmp_path / "kept" / "stock" / "gradebook.db").exists()
+    # seconds per notebook by stage, stock nbgrader and course side by side, every stage measured
+    stages = dict(re.findall(r"^(kernel start|sanitize|execute|probe|score|write|total)\s+(.+)$", out, re.MULTILINE))
+    assert list(stages) == ["kernel start", "sanitize", "execute", "probe", "score", "write", "total"], out
+    columns = {stage: [float(v) for v in values.split()] for stage, values in stages.items()}
+    assert all(len(values) == 3 for values in columns.values()), out
+    for column in range(3):
+        assert columns["execute"][column] > 0 and columns["kernel start"][column] > 0, out
+        parts = sum(columns[s][column] for s in ("kernel start", "sanitize", "execute", "probe", "score", "write"))
+        assert columns["total"][column] == pytest.approx(parts, abs=0.03)
+    assert columns["probe"][0] == 0 and columns["probe"][1] > 0  # stock nbgrader has no separate probe

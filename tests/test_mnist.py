@@ -208,3 +208,115 @@ def test_unreachable_mirror(data_cache, closed_port_url, monkeypatch):
     with pytest.raises(DatasetError, match="HWLIB_MNIST"):
         load_mnist()
     assert files_under(data_cache) == []
+
+
+# --- a folder with the official test set only (the offline copy) ----------------------------------
+
+def test_test_only_folder_is_split_and_says_so(data_cache, tmp_path, monkeypatch):
+    arrays = mnist_arrays(seed=3, n_test=40)
+    folder = write_mnist(tmp_path / "t10k", {k: v for k, v in arrays.items() if k.startswith("test")})
+    monkeypatch.setattr(mnist, "TEST_ONLY_TRAIN", 30)
+    loaded = load_mnist(folder, download=False)
+    assert loaded["X_train"].shape == (30, 28, 28) and loaded["X_test"].shape == (10, 28, 28)
+    # Every test image is used exactly once, with its own label.
+    together = np.concatenate([loaded["X_train"], loaded["X_test"]]).reshape(40, -1)
+    labels = np.concatenate([loaded["y_train"], loaded["y_test"]])
+    original_rows = {row.tobytes(): label for row, label in zip(arrays["test_images"].reshape(40, -1),
+                                                                arrays["test_labels"])}
+    assert sorted(row.tobytes() for row in together) == sorted(original_rows)
+    assert all(original_rows[row.tobytes()] == label for row, label in zip(together, labels))
+    info = loaded["info"]
+    assert info["official_split"] is False
+    assert "only the official test set" in info["note"] and "30 training and 10 test" in info["note"]
+
+
+def test_split_is_seeded_and_checks_its_size():
+    images, labels = np.arange(50 * 784, dtype=np.uint8).reshape(50, 28, 28), np.arange(50) % 10
+    first = mnist.split_test_only(images, labels, num_train=40)
+    again = mnist.split_test_only(images, labels, num_train=40)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert [len(part) for part in first] == [40, 40, 10, 10]
+    with pytest.raises(ValueError, match="between 1 and 49"):
+        mnist.split_test_only(images, labels, num_train=50)
+
+
+def test_full_folder_reports_the_official_split(data_cache, tmp_path):
+    loaded = load_mnist(write_mnist(tmp_path / "m", mnist_arrays()), download=False)
+    assert loaded["info"]["official_split"] is True and "7 training and 3 test" in loaded["info"]["note"]
+
+
+def test_train_images_without_labels_is_an_error(data_cache, tmp_path):
+    folder = write_mnist(tmp_path / "m", mnist_arrays())
+    (folder / f"{NAMES['train_labels']}.gz").unlink()
+    with pytest.raises(DatasetError, match="train-labels-idx1-ubyte"):
+        load_mnist(folder)
+
+
+def real_t10k_folder() -> Path:
+    """The real MNIST test set: $HWLIB_TEST_MNIST, else ../shared/data/mnist-t10k next to the repository."""
+    import os
+
+    configured = os.environ.get("HWLIB_TEST_MNIST")
+    folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared/data/mnist-t10k"
+    if not (folder / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST test set not found in {folder} (set HWLIB_TEST_MNIST to the mnist-t10k folder)")
+    return folder
+
+
+def test_real_test_set_offline(data_cache, monkeypatch):
+    from hwlib.preprocess import preprocess_mnist
+
+    monkeypatch.setenv("HWLIB_MNIST", str(real_t10k_folder()))
+    loaded = load_mnist(download=False)
+    assert loaded["X_train"].shape == (8000, 28, 28) and loaded["X_test"].shape == (2000, 28, 28)
+    assert set(np.unique(loaded["y_train"])) == set(range(10)) and set(np.unique(loaded["y_test"])) == set(range(10))
+    assert loaded["info"]["official_split"] is False and "10,000 images" in loaded["info"]["note"]
+    data = preprocess_mnist(loaded, num_val=1000)
+    assert data["X_train"].shape == (7000, 784) and data["X_val"].shape == (1000, 784)
+    assert data["info"] == loaded["info"]
+    assert abs(float(data["X_train"].mean())) < 1e-4
+
+
+def test_grading_kernels_get_a_read_only_copy_of_mnist(data_cache, tmp_path, monkeypatch):
+    """course.kernel_data copies the MNIST files next to CIFAR-10 and names them in the kernel's environment."""
+    from course import kernel_data
+
+    cifar = tmp_path / "prepared"
+    (cifar / kernel_data.CIFAR_FOLDER).mkdir(parents=True)
+    arrays = mnist_arrays()
+    monkeypatch.setenv("HWLIB_MNIST", str(write_mnist(tmp_path / "m", {k: v for k, v in arrays.items()
+                                                                        if k.startswith("test")})))
+    files = kernel_data._mnist_files()
+    assert sorted(path.name for path in files) == sorted(f"{NAMES[k]}.gz" for k in ("test_images", "test_labels"))
+
+    monkeypatch.setenv(kernel_data.ENV, str(cifar))  # a folder prepared earlier is reused as it is
+    kernel_data.prepare.cache_clear()
+    try:
+        assert "HWLIB_MNIST" not in kernel_data.kernel_env()
+        (cifar / kernel_data.MNIST_FOLDER).mkdir()
+        env = kernel_data.kernel_env()
+        assert env["HWLIB_MNIST"] == str(cifar / kernel_data.MNIST_FOLDER)
+    finally:
+        kernel_data.prepare.cache_clear()
+
+
+def test_prepare_copies_the_mnist_files(data_cache, tmp_path, monkeypatch):
+    import hwlib.cifar
+    from course import kernel_data
+
+    batches = tmp_path / "cifar" / kernel_data.CIFAR_FOLDER
+    batches.mkdir(parents=True)
+    (batches / "test_batch").write_bytes(b"x")
+    monkeypatch.setattr(hwlib.cifar, "locate_cifar10", lambda: batches)
+    monkeypatch.setenv("HWLIB_MNIST", str(write_mnist(tmp_path / "m", mnist_arrays())))
+    monkeypatch.setenv(kernel_data.ENV, "")  # none prepared yet; restored after the test
+    kernel_data.prepare.cache_clear()
+    try:
+        folder = kernel_data.prepare()
+        copied = folder / kernel_data.MNIST_FOLDER
+        assert sorted(p.name for p in copied.iterdir()) == sorted(f"{name}.gz" for name in NAMES.values())
+        assert kernel_data.kernel_env()["HWLIB_MNIST"] == str(copied)
+        check_loaded(load_mnist(copied, download=False), mnist_arrays())
+    finally:
+        kernel_data.prepare.cache_clear()

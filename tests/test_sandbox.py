@@ -144,3 +144,60 @@ def test_memory_cgroup_limits_a_process_tree():
         assert 90 <= (group.peak_mb() or 100) <= 101
         path = group.path
     assert not path.exists()
+
+
+FORK_BOMB = ("import os\nfor _ in range(12):\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+             "print('child or parent', os.getpid())\n")
+
+
+def _code_notebook(*sources: str):
+    import nbformat
+
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources],
+                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                             "language": "python"}})
+
+
+@pytest.mark.slow
+@needs_root
+def test_a_fork_bomb_is_graded_like_any_failure():
+    """The forked kernels return to the kernel's loop and share its sockets: they are killed when
+    the cell ends, the notebook goes on, and nothing of the sandbox user is left."""
+    from course.pipeline import Limits, executed
+
+    notebook = _code_notebook("a = 1", FORK_BOMB, "b = 2\nprint(a + b)")
+    with Sandbox() as box:
+        box.work.mkdir()
+        uid = box.uid
+        with executed(notebook, box, Limits(cell_timeout=20, notebook_timeout=120)) as run:
+            pass
+    assert run.status == "graded", run
+    assert notebook.cells[2].outputs[-1]["text"] == "3\n"
+    assert sandbox._live_processes_of(uid) == []
+
+
+@pytest.mark.slow
+def test_garbled_kernel_messages_skip_the_cell_not_the_notebook(monkeypatch):
+    """What jupyter_client raises on a message written by several processes at once ("Invalid
+    Signature") ends the cell like a kernel death: replayed as its definitions, the rest graded."""
+    from course.kernel_session import GradingClient
+    from course.pipeline import Limits, executed
+
+    original = GradingClient.execute_cell
+    garbled = []
+
+    def execute_cell(self, cell, index, **kwargs):
+        if "garble" in cell.source and not garbled:
+            garbled.append(index)
+            raise ValueError("Invalid Signature: b'...'")
+        return original(self, cell, index, **kwargs)
+
+    monkeypatch.setattr(GradingClient, "execute_cell", execute_cell)
+    notebook = _code_notebook("a = 1", "def f():\n    return 2\ngarble = 1", "print(a + f())")
+    with Sandbox() as box:
+        box.work.mkdir()
+        with executed(notebook, box, Limits(cell_timeout=20, notebook_timeout=120)) as run:
+            pass
+    assert run.status == "graded", run
+    assert run.kernel_starts == 2
+    assert notebook.cells[2].outputs[-1]["text"] == "3\n"

@@ -11,27 +11,31 @@
 #
 # Time to put the layers from notebook 2 to work. You build a two-layer network out of them, write
 # the training step and an optimizer, train the network on real photographs, tune it until it
-# classifies about four images in ten correctly, then make it deeper.
+# classifies about four images in ten correctly, then make it deeper. Notebook 7 takes the same
+# networks to handwritten digits (MNIST).
 #
 # | question | what | points |
 # | --- | --- | --- |
 # | Q4.1 | `TwoLayerNet`: parameters, forward, backward (gradient check below $10^{-10}$) | 8 |
 # | Q4.2 | `training_step`: softmax loss plus L2 on the weights | 5 |
 # | Q4.3 | `SGDMomentum`: an optimizer with a velocity | 4 |
-# | Q4.4 | `tuned_settings`: at least 40% validation accuracy | 5 |
+# | Q4.4 | `tuned_settings`: at least 30% validation accuracy under the autograding budget (graded); aim for 40% with your full recipe | 5 |
 # | Q4.5 | `overfit_settings`: at least 75% training accuracy on a small set | 3 |
-# | Q4.6 | `FullyConnectedNet`: any number of hidden layers | 6 |
-# | Q4.7 | written: what depth did | 2 |
-# | Q4.8 | written: your final model and the test set | 2 |
-# | | **total** | **35** |
+# | Q4.6 | written: what the overfit run shows | 2 |
+# | Q4.7 | `FullyConnectedNet`: any number of hidden layers | 6 |
+# | Q4.8 | written: what depth did | 2 |
+# | Q4.9 | written: your final model and the test set | 2 |
+# | | **total** | **37** |
 #
-# Q4.1–Q4.6 are autograded: each has a test cell with public checks (run it while you work) and
-# hidden checks that run when your notebook is graded. The hidden checks of this notebook use the
-# *reference* versions of the notebook-2 layers, so a mistake you made there is not charged again
-# here. Q4.7 and Q4.8 are read by a person.
+# Q4.1–Q4.5 and Q4.7 are autograded: each has a test cell with public checks (run it while you
+# work) and hidden checks that run when your notebook is graded. The hidden checks of this notebook
+# use the *reference* versions of the notebook-2 layers, so a mistake you made there is not charged
+# again here. Q4.6, Q4.8 and Q4.9 are read by a person.
 #
 # Rules: numpy only (no PyTorch, no autograd), no Python loops over examples, and do not modify
-# input arrays in place. The whole notebook runs in a few minutes on a laptop.
+# input arrays in place. Run All takes a few minutes on a two-core laptop; the larger versions of
+# the depth and momentum experiments are opt-in (`RUN_FULL_EXPERIMENTS`, below) and show a progress
+# bar with a time estimate.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 import functools
@@ -109,9 +113,14 @@ else:
 #
 # CIFAR-10 (Krizhevsky, 2009) holds small colour photographs, $32\times32$ pixels, of ten kinds
 # of things: planes, cars, birds, cats, deer, dogs, frogs, horses, ships and trucks. The full
-# dataset has 50,000 training and 10,000 test images. The course ships a real **subset** of it in
-# the official format (5,170 training and 1,017 test images), so that everything here runs in
-# minutes; the loader reads whichever archive it is pointed at (see `hwlib.cifar`).
+# dataset has 50,000 training and 10,000 test images. `load_cifar10` downloads the official archive
+# the first time (163 MiB, checked against its md5) and caches it; on a machine without internet,
+# the environment variable `HWLIB_CIFAR10` names a local copy, and the cell below prints which data
+# it read. **The figures quoted in this notebook were measured on a subset**: 6,187 real CIFAR-10
+# images in the official format (5,170 training, 1,017 test) that the course's build machines use
+# because they cannot download the full set. The subset is not part of the course release. With the
+# full training set (ten times more images) every accuracy here comes out higher, and training
+# takes ten times longer per epoch.
 #
 # `preprocess_cifar` prepares the images for a network:
 #
@@ -126,6 +135,8 @@ else:
 NUM_CLASSES = 10
 
 raw = load_cifar10()
+print(f"CIFAR-10 from {raw['info']['source']}: {len(raw['X_train']):,} training and {len(raw['X_test']):,} test images"
+      + ("" if raw["info"]["official"] else " (not the official archive: a local copy or subset, see hwlib.cifar)"))
 data = preprocess_cifar(raw, num_val=1000, seed=0, dtype=np.float32)
 class_names = data["class_names"]
 for split in ("train", "val", "test"):
@@ -643,10 +654,19 @@ plot_training_history(default_history.as_dict());
 # and a learning rate of $10^{-4}$ moves the weights far too little per step for anything to happen
 # within ten epochs.
 #
-# ## Q4.4 — Tune the recipe: at least 40% validation accuracy (5 points)
+# ## Q4.4 — Tune the recipe (5 points)
 #
-# Change the settings until the network reaches **at least 40% validation accuracy**. Some
-# settings matter much more than others; change one or two at a time and watch the curves:
+# Change the settings until the network learns well. There are two figures to watch, and it is
+# worth being precise about which one is graded:
+#
+# * **graded:** at least **30% validation accuracy under the autograding budget** (the first 2,000
+#   training images, at most 20 epochs; see below). This is the only threshold the autograder
+#   checks;
+# * **your aim, not graded:** at least **40% validation accuracy** with your full recipe on all
+#   training images. A good recipe gets there on the subset; the autograder cannot check it,
+#   because it cannot spend that long training.
+#
+# Some settings matter much more than others; change one or two at a time and watch the curves:
 #
 # * a loss that stays flat: learning rate too small (or weights too small to start learning);
 # * a loss that jumps around or becomes `nan`: learning rate too large;
@@ -658,24 +678,27 @@ plot_training_history(default_history.as_dict());
 # cell after it trains the network with your recipe and draws the curves. Only the validation set
 # guides you here; the test set is for the very end.
 #
-# For reference: a tuned recipe in the instructor's solution reaches about 44% validation accuracy
-# (and 44% on the test set) on the course subset in well under a minute. On the full CIFAR-10
-# dataset (49,000 training images after the validation split) the same recipe should reach at least
-# 50% test accuracy; that figure is the expectation from the original assignments, not something this
-# notebook measures.
+# For reference, measured on the subset: the instructor's recipe reaches 44.2% validation and 43.9%
+# test accuracy with all 4,170 training images, and 39.4% validation accuracy under the autograding
+# budget. The original assignment this part comes from asks for **at least 45% test accuracy on
+# full CIFAR-10** (49,000 training images after the validation split). That target is stated here
+# so you know it, but it is neither measured nor graded in this course: the subset has ten times
+# fewer training images, and the recipe lands just below 45% on it.
 #
 # **How it is graded.** The autograder retrains a network with your recipe, using the reference
 # layers and the autograding budget (the first 2,000 training images, at most 20 epochs), and
-# requires at least **30%** validation accuracy there. The instructor's recipe reaches about 39%
-# under that budget. The cell after the training run shows you what your recipe gets under the
-# budget, so you know before you submit.
+# requires at least **30%** validation accuracy there. The cell after the training run shows you
+# what your recipe gets under the budget, so you know before you submit.
 #
 # **Done** when the test cell prints ✓ (your settings are a valid recipe) and the training cell
-# reports at least 40% validation accuracy and at least 30% under the autograding budget.
+# reports at least 30% under the autograding budget (graded); 40% with the full recipe is the aim.
 
 # %% nbgrader={"grade": false, "grade_id": "tuned_settings_answer", "locked": false, "schema_version": 3, "solution": true}
 def tuned_settings() -> dict:
-    """Your training recipe for at least 40% validation accuracy (keys and ranges: DEFAULT_SETTINGS, SETTING_RANGES)."""
+    """Your training recipe: graded at 30% validation accuracy under AUTOGRADE_LIMITS, aim for 40% with all images.
+
+    Keys and ranges: DEFAULT_SETTINGS, SETTING_RANGES.
+    """
     settings = dict(DEFAULT_SETTINGS)
     ### BEGIN SOLUTION
     settings.update(hidden_dim=200, learning_rate=0.2, lr_decay=0.9, batch_size=50, num_epochs=20, reg=1e-3)
@@ -689,10 +712,11 @@ tuned_model, tuned_history = train_with_settings(tuned_settings(), data, limits=
 describe_run("your recipe", tuned_history)
 plot_training_history(tuned_history.as_dict());
 if budget is None:
-    print("target: 40% validation accuracy:", "reached ✓" if tuned_history.best_val_acc >= 0.40 else "not yet")
+    print("aim (not graded): 40% validation accuracy with the full recipe:",
+          "reached ✓" if tuned_history.best_val_acc >= 0.40 else "not yet")
     _, preview = train_with_settings(tuned_settings(), data, limits=AUTOGRADE_LIMITS, progress=False)
-    print(f"under the autograding budget your recipe reaches {preview.best_val_acc:.1%} "
-          f"validation accuracy (at least 30% needed)")
+    print(f"graded: under the autograding budget your recipe reaches {preview.best_val_acc:.1%} "
+          f"validation accuracy (at least 30% needed):", "✓" if preview.best_val_acc >= 0.30 else "not yet")
 else:
     print(f"autograding budget: {tuned_history.best_val_acc:.1%} validation accuracy (at least 30% needed)")
 
@@ -782,8 +806,29 @@ passed("overfit_settings")
 from course.hidden import run_hidden_tests; run_hidden_tests("networks", "overfit_settings")
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": true, "grade_id": "overfit_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# ### Q4.6 — What the overfit run shows (2 points)
+#
+# Compare the training and validation accuracy of your overfit run with those of your tuned run
+# (Q4.4), using the numbers your cells printed. In three or four sentences: what does the gap between
+# training and validation accuracy say about what the overfit network learned, and name two changes
+# that would shrink the gap, with what each of them costs.
+#
+# ### BEGIN SOLUTION
+# *Model answer* (reference runs on the subset). The overfit recipe (500 images, 200 hidden units, 20
+# epochs, no regularization) reaches 98.6% training accuracy but only 32.6% validation accuracy in
+# its last epoch, while the tuned run (4,170 images) has about 74% training and 44% validation accuracy. So the
+# overfit network has memorised its 500 images (their particular pixels and noise) rather than
+# learned what makes a car a car: with 600,000 parameters for 500 images it can store each answer.
+# The gap shrinks with more training images (costs training time per epoch), with L2
+# regularization or fewer epochs / early stopping (cost: lower training accuracy, and too much
+# regularization underfits), or with a smaller hidden layer (less capacity).
+# Marking: 1 point for reading the gap correctly as memorisation (with the student's own figures),
+# 1 point for two valid remedies with a cost each (½ each).
+# ### END SOLUTION
+
 # %% [markdown]
-# ## Q4.6 — `FullyConnectedNet`: any depth (6 points)
+# ## Q4.7 — `FullyConnectedNet`: any depth (6 points)
 #
 # Nothing about the two-layer network is special to two layers. `FullyConnectedNet(hidden_dims)`
 # stacks one fully connected layer per entry of `hidden_dims`, each followed by a ReLU, and a final
@@ -933,37 +978,101 @@ from course.hidden import run_hidden_tests; run_hidden_tests("networks", "fully_
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Does depth help? One to four hidden layers
+# ## Two experiments of your own: depth and momentum
 #
-# The cell below trains networks with 1, 2, 3 and 4 hidden layers of 100 units each, with the same
-# learning rate (0.1, decay 0.95), batch size (100), regularization ($10^{-3}$) and ten epochs, for two
-# initial weight scales (0.01 and 0.1), and tabulates the best validation accuracy of each. Watch the loss at
-# the start: with small weights every layer shrinks the signal, so a deep network starts out
-# producing almost-zero scores and almost-zero gradients for its first layers.
+# The next two experiments are yours to set up: the cell below holds the choices they use. Change
+# them and rerun the experiment cells as often as you like (this cell is not graded).
+#
+# * **Depth:** `FullyConnectedNet`s with each number of hidden layers in `DEPTHS`, every hidden layer
+#   `DEPTH_WIDTH` units wide, each trained with every initial weight scale in `DEPTH_WEIGHT_SCALES`
+#   (learning rate 0.1, decay 0.95, batch size 100, regularization $10^{-3}$, ten epochs).
+# * **Momentum:** the two-layer network trained with each momentum in `MOMENTUM_VALUES` (0 is plain
+#   SGD, anything else your `SGDMomentum`) at the learning rate `MOMENTUM_LEARNING_RATE`.
+#
+# By default both run on the first 1,000 training images, a quarter of the work of the full-size
+# versions. Set `RUN_FULL_EXPERIMENTS = True` to use all 4,170 training images instead (about four
+# times as long); after the first run, the progress bars print how long the rest will take.
+
+# %%
+DEPTHS = [1, 2, 3, 4]                # numbers of hidden layers to compare (1 to 6)
+DEPTH_WIDTH = 100                    # width of every hidden layer (1 to 1,000)
+DEPTH_WEIGHT_SCALES = [1e-2, 1e-1]   # initial weight scales to try for every depth
+MOMENTUM_VALUES = [0.0, 0.9]         # momentum mu of each run; 0 is plain SGD
+MOMENTUM_LEARNING_RATE = 0.01        # learning rate of the momentum runs
+RUN_FULL_EXPERIMENTS = False         # True: all training images (slower)
+
+# %% [markdown]
+# ### Does depth help?
+#
+# Watch the loss at the start: with small weights every layer shrinks the signal, so a deep network
+# starts out producing almost-zero scores and almost-zero gradients for its first layers.
 
 # %% nbgrader={"grade": false, "grade_id": "depth_comparison", "locked": true, "schema_version": 3, "solution": false}
-depth_settings = dict(num_train=1000, num_epochs=3) if is_autograding() else dict(num_train=None, num_epochs=10)
-weight_scales = [1e-1] if is_autograding() else [1e-2, 1e-1]
+import sys
+
+from tqdm.auto import tqdm
+
+
+def experiment_size() -> dict:
+    """Training images and epochs of the two experiments: tiny while autograding, else 1,000 images or all."""
+    if is_autograding():
+        return dict(num_train=1000, num_epochs=3)
+    return dict(num_train=None if globals().get("RUN_FULL_EXPERIMENTS") else 1000, num_epochs=10)
+
+
+def choice(name: str, default, valid, rule: str):
+    """A setting of the choices cell (its default if the cell was not run), checked with a one-line error."""
+    value = globals().get(name, default)
+    if not valid(value):
+        raise ValueError(f"{name} = {value!r}: {rule}. Fix it in the cell of choices above and rerun it.")
+    return value
+
+
+def timed_runs(labels: list, run_one, what: str) -> dict:
+    """{label: run_one(label)} with a progress bar, and a time estimate after the first run."""
+    results, started = {}, time.perf_counter()
+    bar = tqdm(labels, desc=what, unit="run", disable=is_autograding(), file=sys.stdout)
+    for index, label in enumerate(bar):
+        results[label] = run_one(label)
+        if index == 0 and len(labels) > 1:
+            each = time.perf_counter() - started
+            bar.write(f"{what}: the first run took {each:.0f} s; the other {len(labels) - 1} should take about "
+                      f"{each * (len(labels) - 1):.0f} s", file=sys.stdout)
+    return results
+
+
+depths = choice("DEPTHS", [1, 2, 3, 4], lambda v: isinstance(v, (list, tuple)) and 0 < len(v) <= 6
+                and all(isinstance(d, int) and 1 <= d <= 6 for d in v), "give a list of 1 to 6 whole numbers from 1 to 6")
+depth_width = choice("DEPTH_WIDTH", 100, lambda v: isinstance(v, int) and 1 <= v <= 1000, "a whole number from 1 to 1000")
+weight_scales = choice("DEPTH_WEIGHT_SCALES", [1e-2, 1e-1], lambda v: isinstance(v, (list, tuple)) and 0 < len(v) <= 4
+                       and all(isinstance(w, (int, float)) and 0 < w <= 1 for w in v), "give 1 to 4 numbers in (0, 1]")
+if is_autograding():
+    depths, weight_scales = list(depths)[:4], list(weight_scales)[-1:]
+depth_settings = experiment_size()
+print(f"depth experiment on {depth_settings['num_train'] or len(data['X_train'])} training images, "
+      f"{depth_settings['num_epochs']} epochs per run")
 depth_data = {key: data[key] for key in ("X_val", "y_val")}
 depth_data["X_train"] = data["X_train"][:depth_settings["num_train"]]
 depth_data["y_train"] = data["y_train"][:depth_settings["num_train"]]
-depth_rows, depth_histories = [], {}
-for num_hidden in (1, 2, 3, 4):
-    for weight_scale in weight_scales:
-        model = FullyConnectedNet([100] * num_hidden, input_dim=data["X_train"].shape[1], num_classes=NUM_CLASSES,
-                                  weight_scale=weight_scale, seed=0, dtype="float32")
-        history = train(model, training_step, depth_data, num_epochs=depth_settings["num_epochs"], batch_size=100,
-                        learning_rate=0.1, lr_decay=0.95, reg=1e-3, seed=0, progress=False)
-        depth_rows.append({"hidden layers": num_hidden, "weight_scale": weight_scale,
-                           "first loss": history.loss[0], "last loss": float(np.mean(history.loss[-10:])),
-                           "train acc": history.train_acc[-1], "best val acc": history.best_val_acc,
-                           "seconds": history.seconds})
-        depth_histories[(num_hidden, weight_scale)] = history
 
+
+def depth_run(key: tuple) -> History:
+    num_hidden, weight_scale = key
+    model = FullyConnectedNet([depth_width] * num_hidden, input_dim=data["X_train"].shape[1], num_classes=NUM_CLASSES,
+                              weight_scale=weight_scale, seed=0, dtype="float32")
+    return train(model, training_step, depth_data, num_epochs=depth_settings["num_epochs"], batch_size=100,
+                 learning_rate=0.1, lr_decay=0.95, reg=1e-3, seed=0, progress=False)
+
+
+depth_histories = timed_runs([(d, w) for d in depths for w in weight_scales], depth_run, "depth experiment")
+depth_rows = [{"hidden layers": num_hidden, "weight_scale": weight_scale, "first loss": history.loss[0],
+               "last loss": float(np.mean(history.loss[-10:])), "train acc": history.train_acc[-1],
+               "best val acc": history.best_val_acc, "seconds": history.seconds}
+              for (num_hidden, weight_scale), history in depth_histories.items()]
 print(ResultsTable(depth_rows))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-for num_hidden in (1, 2, 3, 4):
+for num_hidden in depths:
     best = max((row for row in depth_rows if row["hidden layers"] == num_hidden), key=lambda r: r["best val acc"])
     history = depth_histories[(num_hidden, best["weight_scale"])]
     label = f"{num_hidden} hidden (weight_scale {best['weight_scale']:g})"
@@ -976,14 +1085,18 @@ for ax in axes:
     ax.legend(fontsize=8)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "depth_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
-# ### Q4.7 — What depth did (2 points)
+# ### Q4.8 — What depth did (2 points)
 #
-# In three or four sentences: which depth and weight scale worked best in the table above, how did
-# the deeper networks behave with the smallest weight scale, and why? Would you expect more depth to
-# help on this data with this training budget?
+# In three or four sentences, about the depths and weight scales *you* chose: which depth and weight
+# scale worked best in your table, how did the deeper networks behave with the smallest weight scale
+# you tried, and why? Would you expect more depth to help on this data with this training budget?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* On the course subset every depth ends up at about 38–39% validation accuracy with
+# *Model answer* for the default choices (depths 1–4, width 100, weight scales 0.01 and 0.1). The
+# figures are from the full-size run (`RUN_FULL_EXPERIMENTS = True`, all 4,170 training images);
+# the default run on 1,000 images shows the same pattern at lower accuracies (the reference measured
+# 25–33% for the runs that learn, 10% for two to four hidden layers at weight scale 0.01). Mark against the
+# pattern in the student's own table, not these numbers. On the course subset every depth ends up at about 38–39% validation accuracy with
 # its better weight scale, so depth does not help here: one hidden layer is as good as four. With
 # weight_scale 0.01 the one-hidden-layer net trains (about 39%), two hidden layers learn slowly (about
 # 17%), and three or four do not learn at all: the loss stays at $\ln 10 \approx 2.30$ and the
@@ -1001,28 +1114,42 @@ for ax in axes:
 # %% [markdown]
 # ### Momentum versus plain SGD
 #
-# The same network and learning rate, trained with `SGD` and with your `SGDMomentum` ($\mu = 0.9$).
-# With momentum the effective step along a consistent direction is up to ten times larger, so the
-# loss should fall faster at the same learning rate. (`functools.partial` fixes the momentum
-# argument, so the trainer can build the optimizer with `factory(params, learning_rate)`.)
+# The same network and learning rate, trained with each momentum of `MOMENTUM_VALUES` (0: plain
+# `SGD`). With momentum $\mu$ the effective step along a consistent direction is up to $1/(1-\mu)$
+# times larger, so the loss should fall faster at the same learning rate; too much momentum
+# overshoots. (`functools.partial` fixes the momentum argument, so the trainer can build the
+# optimizer with `factory(params, learning_rate)`.)
 
 # %% nbgrader={"grade": false, "grade_id": "momentum_comparison", "locked": true, "schema_version": 3, "solution": false}
-momentum_size = dict(num_train=1000, num_epochs=3) if is_autograding() else dict(num_train=None, num_epochs=10)
-comparison = {}
-for label, factory in (("SGD", SGD), ("SGD + momentum 0.9", functools.partial(SGDMomentum, momentum=0.9))):
+momentum_values = choice("MOMENTUM_VALUES", [0.0, 0.9], lambda v: isinstance(v, (list, tuple)) and 0 < len(v) <= 5
+                         and all(isinstance(m, (int, float)) and 0 <= m < 1 for m in v), "give 1 to 5 numbers in [0, 1)")
+momentum_rate = choice("MOMENTUM_LEARNING_RATE", 0.01, lambda v: isinstance(v, (int, float)) and 0 < v <= 10,
+                       "a number in (0, 10]")
+if is_autograding():
+    momentum_values = list(momentum_values)[:2]
+momentum_size = experiment_size()
+subset = {"X_train": data["X_train"][:momentum_size["num_train"]],
+          "y_train": data["y_train"][:momentum_size["num_train"]], "X_val": data["X_val"], "y_val": data["y_val"]}
+
+
+def momentum_run(momentum: float) -> History:
     model = TwoLayerNet(input_dim=data["X_train"].shape[1], num_classes=NUM_CLASSES, hidden_dim=100,
                         weight_scale=1e-2, seed=0, dtype="float32")
-    subset = {"X_train": data["X_train"][:momentum_size["num_train"]],
-              "y_train": data["y_train"][:momentum_size["num_train"]], "X_val": data["X_val"], "y_val": data["y_val"]}
-    comparison[label] = train(model, training_step, subset, num_epochs=momentum_size["num_epochs"], batch_size=100,
-                              learning_rate=0.01, optimizer_factory=factory, seed=0, progress=False)
-    describe_run(label, comparison[label])
+    factory = SGD if momentum == 0 else functools.partial(SGDMomentum, momentum=momentum)
+    return train(model, training_step, subset, num_epochs=momentum_size["num_epochs"], batch_size=100,
+                 learning_rate=momentum_rate, optimizer_factory=factory, seed=0, progress=False)
+
+
+comparison = {("SGD" if m == 0 else f"momentum {m:g}"): history
+              for m, history in timed_runs(list(momentum_values), momentum_run, "momentum experiment").items()}
+for label, history in comparison.items():
+    describe_run(label, history)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 for label, history in comparison.items():
     axes[0].plot(history.loss_epoch, history.loss, lw=0.8, label=label)
     axes[1].plot(history.acc_epoch, 100 * np.array(history.val_acc), marker="o", ms=3, label=label)
-axes[0].set(xlabel="epoch", ylabel="training loss", title="Training loss (learning rate 0.01)")
+axes[0].set(xlabel="epoch", ylabel="training loss", title=f"Training loss (learning rate {momentum_rate:g})")
 axes[1].set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy")
 for ax in axes:
     ax.grid(True, alpha=0.3)
@@ -1037,15 +1164,10 @@ for ax in axes:
 # does on new images. That only holds if you look at it **once**, at the very end: tuning against
 # the test set would turn it into a second validation set.
 #
-# The cell below evaluates the network trained with your `tuned_settings` on the test set, shows
-# what its first layer learned, and saves it as `best_model.npz` next to this notebook. **That file
-# is part of your submission**: notebook 6 loads it.
-#
-# What to expect: on the course subset (trained on its 4,170 training images, tested on its 1,017
-# test images) the test accuracy lands close to the best validation accuracy, usually a point or two
-# below it for the reason above. The instructor's recipe gets 44.2% validation and 43.9% test
-# accuracy, comfortably above 40%. On the full CIFAR-10 dataset the same recipe is expected to give
-# at least 50% test accuracy (not measured here).
+# The cell below takes the network trained with your `tuned_settings`, shows its training and
+# validation accuracy and what its first layer learned, and saves it as `best_model.npz` next to
+# this notebook. **That file is part of your submission**: notebook 6 loads it. It does not look at
+# the test set; the two cells after it do, once you ask for it.
 #
 # **What the first layer looks for.** Column $j$ of $W_1$ holds the 3,072 weights that hidden unit
 # $j$ multiplies with the pixels. Reshaped to $3 \times 32 \times 32$ (the order of the flattened
@@ -1058,7 +1180,7 @@ for ax in axes:
 # %% nbgrader={"grade": false, "grade_id": "final_model", "locked": true, "schema_version": 3, "solution": false}
 print("final model: TwoLayerNet trained with", tuned_settings())
 final_model = tuned_model
-for split in ("train", "val", "test"):
+for split in ("train", "val"):
     print(f"{split:>5} accuracy: {accuracy(final_model, data['X_' + split], data['y_' + split]):.1%}")
 saved = final_model.save("best_model.npz")
 print(f"saved {saved} ({saved.stat().st_size / 1e6:.1f} MB)")
@@ -1069,8 +1191,28 @@ shown = min(first_layer.shape[1], 40)
 show_image_grid(first_layer[:, :shown].T.reshape(shown, 3, 32, 32), ncols=10, normalize=True).suptitle(
     f"first-layer weights of the final model ({shown} of {first_layer.shape[1]} hidden units)", fontsize=10);
 
+# %% [markdown]
+# **The test set.** When you have made all your choices, set `EVALUATE_ON_TEST_SET = True` and run
+# the next two cells, once. (A later Run All evaluates it again, which is harmless as long as you
+# change nothing because of it; the autograder never evaluates it.)
+#
+# What to expect on the subset: the test accuracy lands close to the best validation accuracy,
+# usually a point or two below it, for the reason above. The instructor's recipe gets 44.2%
+# validation and 43.9% test accuracy. The original assignment asks for at least 45% test accuracy
+# on *full* CIFAR-10, ten times more training images; that is not measured here.
+
+# %%
+EVALUATE_ON_TEST_SET = False
+
+# %% nbgrader={"grade": false, "grade_id": "final_test", "locked": true, "schema_version": 3, "solution": false}
+if is_autograding() or not globals().get("EVALUATE_ON_TEST_SET"):
+    print("test set not evaluated: set EVALUATE_ON_TEST_SET = True in the cell above when all your choices are made")
+else:
+    print(f" test accuracy of the final model: {accuracy(final_model, data['X_test'], data['y_test']):.1%} "
+          f"(on {len(data['y_test']):,} test images)")
+
 # %% [markdown] nbgrader={"grade": true, "grade_id": "final_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
-# ### Q4.8 — Your final model and the test set (2 points)
+# ### Q4.9 — Your final model and the test set (2 points)
 #
 # Give your final recipe, its validation and test accuracy, and in one or two sentences say which
 # settings mattered most. Then explain briefly why the test set is used only once, at the end.

@@ -98,9 +98,10 @@ show_image_grid(np.clip(examples, 0, 1), labels=class_names, normalize=False).su
 
 # %% [markdown]
 # Next, the trained network. The cell looks for `best_model.npz` next to this notebook, the file
-# notebook 4 saves at its end. If it is not there yet, it trains a small stand-in model with your
-# `TwoLayerNet` and `training_step` for a few seconds, so that this notebook always runs; the
-# pictures get better once you run notebook 4 to the end and come back.
+# notebook 4 saves at its end. If it is not there yet, it trains a stand-in model with your
+# `TwoLayerNet` and `training_step` (all training images, five epochs: a few seconds of work on a
+# two-core laptop) and says so, so that this notebook always has a network to look into; run
+# notebook 4 to the end and come back to use your own tuned model.
 
 # %% nbgrader={"grade": false, "grade_id": "model", "locked": true, "schema_version": 3, "solution": false}
 MODEL_FILE = Path("best_model.npz")
@@ -133,11 +134,13 @@ if MODEL_FILE.exists():
 else:
     size = dict(num_train=3000, hidden_dim=50, num_epochs=5, batch_size=100, learning_rate=0.3) \
         if is_autograding() else \
-        dict(num_train=len(data["X_train"]), hidden_dim=200, num_epochs=10, batch_size=50, learning_rate=0.2)
-    print(f"note: {MODEL_FILE} not found next to this notebook, so a small stand-in model is trained here "
-          f"({size['num_train']} images, {size['num_epochs']} epochs, a few seconds). Run notebook 4 to the "
-          "end to use your own best model.")
+        dict(num_train=len(data["X_train"]), hidden_dim=100, num_epochs=5, batch_size=100, learning_rate=0.3)
+    print(f"note: {MODEL_FILE} not found next to this notebook, so a stand-in model is trained here with your "
+          f"TwoLayerNet and training_step ({size['num_train']} images, {size['num_epochs']} epochs, hidden width "
+          f"{size['hidden_dim']}). Run notebook 4 to the end (it saves {MODEL_FILE}) to use your own best model.")
+    stand_in_started = time.perf_counter()
     model = float64_copy(train_stand_in_model(data, **size))
+    print(f"stand-in model trained in {time.perf_counter() - stand_in_started:.0f} s")
 print(f"validation accuracy: {accuracy(model, data['X_val'], data['y_val']):.1%}")
 
 # %% [markdown]

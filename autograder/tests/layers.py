@@ -15,6 +15,7 @@ call receives an array the case can inspect afterwards: writing into
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -182,27 +183,55 @@ def fc_backward_cases(rng: np.random.Generator, ref: Any):
     grad_out = public.standard_normal((2, 5))
     for label, upstream in (("public: x (2, 3, 4), w (12, 5)", grad_out),
                             ("public gradient check: x (2, 3, 4), w (12, 5)", gradcheck_upstream((2, 5)))):
-        yield backward_case(label, "fc_forward", "fc_backward", (x, w, b), upstream,
-                            reference_backward(ref, "fc_forward", "fc_backward", (x, w, b), upstream),
-                            hint=FC_BACKWARD_HINT)
+        yield _fc_backward_case(label, (x, w, b), upstream, ref)
 
     shapes = [((1, 2, 3, 2), 3, "batch of one 4-D example"),
               ((3, 5), 7, "non-square w (5, 7)"),
               ((6, 2, 4), 2, "N = 6 examples, M = 2 outputs"),
               ((2, 3), 2, "N = M = 2"),
-              ((4, 3, 2, 2), 5, "x of shape (4, 3, 2, 2)")]
+              ((4, 3, 2, 2), 5, "x of shape (4, 3, 2, 2)"),
+              # square weights (D = M): a missing transpose of w gives the right shapes here
+              ((3, 4), 4, "square w (4, 4)"),
+              ((2, 2, 3), 6, "square w (6, 6), x of shape (2, 2, 3)")]
     for x_shape, m, label in shapes:
         x = rng.standard_normal(x_shape)
         w = rng.standard_normal((int(np.prod(x_shape[1:])), m))
         b = rng.standard_normal(m)
         upstream = rng.standard_normal((x_shape[0], m))
-        yield backward_case(f"{label}: x {x_shape}, w {w.shape}", "fc_forward", "fc_backward", (x, w, b), upstream,
-                            reference_backward(ref, "fc_forward", "fc_backward", (x, w, b), upstream),
-                            hint=FC_BACKWARD_HINT)
+        yield _fc_backward_case(f"{label}: x {x_shape}, w {w.shape}", (x, w, b), upstream, ref)
     yield _skip_grad_x_case(rng, ref)
     big = (rng.standard_normal((64, 16, 16)), 0.1 * rng.standard_normal((256, 128)), rng.standard_normal(128))
-    yield timed_backward_case("large layer, in time: x (64, 16, 16), w (256, 128)", "fc_forward", "fc_backward",
-                              big, ref, rng, hint=FC_BACKWARD_HINT)
+    timed = timed_backward_case("large layer, in time: x (64, 16, 16), w (256, 128)", "fc_forward", "fc_backward",
+                                big, ref, rng, hint=FC_BACKWARD_HINT)
+    yield _isolated_from_forward(timed, big, ref)
+
+
+def _fc_backward_case(name: str, args: tuple, upstream: np.ndarray, ref: Any) -> Case:
+    """The student's fc_forward, then fc_backward on its cache. When x has more than two axes and
+    the student's fc_forward fails on it, the case is judged again with the reference forward's cache
+    (x, w, b): a forward that cannot flatten x is charged in fc_forward only."""
+    expected = reference_backward(ref, "fc_forward", "fc_backward", args, upstream)
+    case = backward_case(name, "fc_forward", "fc_backward", args, upstream, expected, hint=FC_BACKWARD_HINT)
+    if np.ndim(args[0]) > 2:
+        case.dependency = forward_case(f"fc_forward on {name}", "fc_forward", args, ref.fc_forward(*args)[0],
+                                       hint=FLATTEN_HINT)
+        case.isolated = Case(f"{name} (with the reference fc_forward's cache (x, w, b), as yours fails on this x)",
+                             [call("fc_forward", *args), call("np", upstream, method="array"),
+                              call("fc_backward", Ref(1), Ref(0, (1,)))],
+                             expect={f"2.{i}": value for i, value in enumerate(expected)},
+                             use_reference={"fc_forward": "layers"}, unmodified=False, hint=FC_BACKWARD_HINT)
+    return case
+
+
+def _isolated_from_forward(case: Case, args: tuple, ref: Any) -> Case:
+    """``case`` judged again with the reference fc_forward when the student's fails on ``args``."""
+    case.dependency = forward_case(f"fc_forward on {case.name}", "fc_forward", args, ref.fc_forward(*args)[0],
+                                   hint=FLATTEN_HINT)
+    case.isolated = dataclasses.replace(case, name=f"{case.name} (with the reference fc_forward, as yours fails "
+                                                   f"on this x)",
+                                        use_reference={**case.use_reference, "fc_forward": "layers"},
+                                        dependency=None, isolated=None)
+    return case
 
 
 def _skip_grad_x_case(rng: np.random.Generator, ref: Any) -> Case:
@@ -217,12 +246,20 @@ def _skip_grad_x_case(rng: np.random.Generator, ref: Any) -> Case:
             raise AssertionError(f"with need_grad_x=False, grad_x should be None (not computed); got "
                                  f"{type(grad_x).__name__} of shape {np.shape(grad_x)}.")
 
-    return Case("need_grad_x=False: x (3, 2, 2), w (4, 5)",
-                [call("fc_forward", x, w, b), call("np", upstream, method="array"),
-                 call("fc_backward", Ref(1), Ref(0, (1,)), need_grad_x=False)],
-                expect={"2.1": grad_w, "2.2": grad_b}, fetch=("2.0",), unmodified=False, check=check,
-                hint="compute grad_x only if need_grad_x, and return None in its place otherwise; grad_w and "
-                     "grad_b do not change")
+    hint = ("compute grad_x only if need_grad_x, and return None in its place otherwise; grad_w and "
+            "grad_b do not change")
+    calls = [call("fc_forward", x, w, b), call("np", upstream, method="array"),
+             call("fc_backward", Ref(1), Ref(0, (1,)), need_grad_x=False)]
+    name = "need_grad_x=False: x (3, 2, 2), w (4, 5)"
+    case = Case(name, calls, expect={"2.1": grad_w, "2.2": grad_b}, fetch=("2.0",), unmodified=False, check=check,
+                hint=hint)
+    # an fc_forward that cannot flatten x is charged in fc_forward only (see _fc_backward_case)
+    case.dependency = forward_case(f"fc_forward on {name}", "fc_forward", (x, w, b), ref.fc_forward(x, w, b)[0],
+                                   hint=FLATTEN_HINT)
+    case.isolated = Case(f"{name} (with the reference fc_forward's cache (x, w, b), as yours fails on this x)",
+                         calls, expect={"2.1": grad_w, "2.2": grad_b}, fetch=("2.0",), unmodified=False, check=check,
+                         use_reference={"fc_forward": "layers"}, hint=hint)
+    return case
 
 
 # ---------------------------------------------------------------------------

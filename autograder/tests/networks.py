@@ -431,7 +431,7 @@ def overfit_settings_cases(rng: np.random.Generator, ref: Any):
                hint="fewer images, more epochs or hidden units, a larger learning rate, and reg = 0 all help")
 
 
-# ----- Q4.6 FullyConnectedNet ---------------------------------------------------------------------------------
+# ----- Q4.7 FullyConnectedNet ---------------------------------------------------------------------------------
 
 
 def _fcn_init_case(name: str, hidden_dims: list[int], kwargs: dict, ref: Any, dtype: str = "float64",

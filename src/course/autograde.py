@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Iterator
 
 import nbformat
-from tqdm.auto import tqdm
 
 from course import kernel_data, sandbox
+from course.calibration import GRADER_SLOW
 from course.paths import ASSIGNMENT
-from course.pipeline import Limits, NotebookResult, grade_notebook_file
+from course.pipeline import STAGES, Limits, NotebookResult, grade_notebook_file
+from course.progress import ClassProgress
 from course.sanitize import sanitize_notebook
 from course.workers import pool as worker_pool
 
@@ -47,7 +48,7 @@ REPORT = "grading_report.json"
 
 #: Statuses that mean the grader, not the submission, failed (data missing, a kernel that could not
 #: start, a time limit hit because the machine was slow): retried by the next ``course autograde``.
-GRADER_STATUSES = frozenset({"grader_error", "grader_slow"})
+GRADER_STATUSES = frozenset({"grader_error", GRADER_SLOW})
 
 #: The note every grader-side failure carries.
 RETRY_NOTE = "this is the grader's problem, not the student's: the next `course autograde` grades it again"
@@ -229,6 +230,11 @@ def _grade_job(args: tuple) -> NotebookResult:
     try:
         result = grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
                                      submission_dir=Path(submission), limits=limits)
+        if result.status == GRADER_SLOW:  # the machine's fault, not the student's: regrade once, now
+            retry = grade_notebook_file(Path(path), student=student, assignment=ASSIGNMENT, db_url=db_url,
+                                        submission_dir=Path(submission), limits=limits)
+            retry.seconds += result.seconds
+            result = retry
     except Exception as error:  # one broken notebook never stops the batch
         import traceback
 
@@ -373,8 +379,8 @@ def _remove_sandboxes_of(course_dir: str) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None,
-             in_process: bool) -> Iterator[NotebookResult]:
+def _local_results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None,
+                   in_process: bool) -> Iterator[NotebookResult]:
     """Each job's result once, as it finishes, from local worker processes (or this one).
 
     Interrupted (Ctrl-C, or the caller closing the generator): queued jobs are cancelled and
@@ -441,9 +447,28 @@ def _data_failures(todo: list[tuple[Path, str]], expected: list[str], course_dir
     return failures
 
 
+def _results(jobs_list: list[tuple], course_dir: Path, *, jobs: int | None, in_process: bool,
+             cluster: str | None, progress: bool = False) -> Iterator[NotebookResult]:
+    """Each job's result once, as it finishes: from local worker processes, or from a Dask cluster."""
+    if cluster:
+        from tqdm.auto import tqdm
+
+        from course.cluster import cluster_results
+
+        yield from cluster_results(cluster, course_dir, jobs_list, say=tqdm.write if progress else None)
+        return
+    yield from _local_results(jobs_list, course_dir, jobs=jobs, in_process=in_process)
+
+
+def stage_summary(stages: list[dict[str, float]]) -> str:
+    """One line: mean seconds per notebook in each grading stage (kernel start, sanitize, ...)."""
+    means = {name: sum(s.get(name, 0.0) for s in stages) / len(stages) for name in STAGES}
+    return "seconds per notebook by stage: " + ", ".join(f"{name} {seconds:.2f}" for name, seconds in means.items())
+
+
 def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
               students: list[str] | None = None, limits: Limits | None = None,
-              progress: bool = True, in_process: bool = False) -> list[SubmissionReport]:
+              progress: bool = True, in_process: bool = False, cluster: str | None = None) -> list[SubmissionReport]:
     """Grade the collected submissions of ``course_dir`` (see module docstring).
 
     Args:
@@ -453,6 +478,8 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
         limits: per-cell and per-notebook time limits.
         in_process: grade one notebook at a time in this process, without worker processes
             (least memory; changes this process's environment).
+        cluster: address of a Dask scheduler (``tcp://host:8786``): grade the notebooks there
+            (:mod:`course.cluster`); this process still writes every result.
 
     Raises:
         Interrupted: on Ctrl-C, after saving every submission graded so far.
@@ -485,30 +512,37 @@ def autograde(course_dir: Path, *, jobs: int | None = None, force: bool = False,
                for s, stamp in todo if not pending[s.parent.name]]
     started = time.monotonic()
     peaks: list[tuple[float, float]] = []
+    stage_seconds: list[dict[str, float]] = []
     if jobs_list:
         kernel_data.prepare()  # once, here; the workers inherit its location
-        if progress:
+        if progress and not cluster:
             print(sandbox.describe())
-    with starts_dir:
-        finished = _results(jobs_list, course_dir, jobs=jobs, in_process=in_process)
+    with starts_dir, ClassProgress(dict(pending), disable=not progress) as bar:
+        finished = _results(jobs_list, course_dir, jobs=jobs, in_process=in_process, cluster=cluster,
+                            progress=progress)
         try:
-            with tqdm(total=len(jobs_list), desc="autograding", unit="notebook", disable=not progress) as bar:
-                for result in finished:
-                    peaks.append((result.grader_peak_mb, result.kernel_peak_mb))
-                    results[result.student].append(result)
-                    pending[result.student] -= 1
-                    if pending[result.student] == 0:  # save each submission as soon as it is complete
-                        submission, stamp = stamps[result.student]
-                        reports.append(_save(course_dir, db_url, submission, results[result.student], expected,
-                                             stamp, material))
-                    bar.update(1)
+            for result in finished:
+                peaks.append((result.grader_peak_mb, result.kernel_peak_mb))
+                stage_seconds.append(result.stages)
+                results[result.student].append(result)
+                pending[result.student] -= 1
+                if pending[result.student] == 0:  # save each submission as soon as it is complete
+                    submission, stamp = stamps[result.student]
+                    writing = time.monotonic()
+                    reports.append(_save(course_dir, db_url, submission, results[result.student], expected,
+                                         stamp, material))
+                    for done in results[result.student]:  # the main process's write, shared among the notebooks
+                        done.stages["write"] = (time.monotonic() - writing) / len(results[result.student])
+                bar.notebook_done(result.student)
         except KeyboardInterrupt:
-            finished.close()  # stops the workers (see _results)
+            finished.close()  # stops the workers (see _local_results)
             raise Interrupted(len(reports), len(todo) - len(reports)) from None
     if progress:
         print(f"graded {len(reports)} submission(s), {len(jobs_list)} notebook(s) in "
               f"{time.monotonic() - started:.1f} s; {len(submissions) - len(todo)} unchanged submission(s) skipped")
-        if peaks:
+        if stage_seconds:
+            print(stage_summary(stage_seconds))
+        if peaks and not cluster:
             print(f"peak memory: grader {_peak_mb(resource.RUSAGE_SELF):.0f} MB, each worker up to "
                   f"{max(g for g, _ in peaks):.0f} MB, largest kernel {max(k for _, k in peaks):.0f} MB")
         problems = [f"{r.student}: {name}" for r in reports for name, n in r.notebooks.items()

@@ -85,6 +85,11 @@ class Case:
         followup: when the case itself passes, called with its outputs to make
             further cases (e.g. calls whose arity was just learned); the case
             passes only if they all pass too. Runs in the trusted process.
+        dependency, isolated: when the case fails, ``dependency`` (a case of the
+            question this one builds on, e.g. the forward pass that makes a
+            backward pass's cache) is run; if it fails too, the verdict is that of
+            ``isolated`` instead (the same check with the reference dependency), so
+            one mistake costs points once.
     """
 
     name: str
@@ -101,6 +106,8 @@ class Case:
     source_of: str | None = None
     followup: Callable[[Mapping[str, Any]], list["Case"]] | None = None
     time_limit: "TimeLimit | None" = None
+    dependency: "Case | None" = None
+    isolated: "Case | None" = None
 
     @property
     def output_paths(self) -> list[str]:
@@ -268,6 +275,9 @@ def evaluate(case: Case, run: Execution) -> str | None:
         return str(failure).rstrip()
     except AssertionError as failure:
         return f"{header}: {failure}" + (f"\n  hint: {case.hint}" if case.hint else "")
+    except Exception as error:  # an answer object whose comparison or conversion raises (stock nbgrader)
+        return (f"{header}: what your code returned could not be checked ({type(error).__name__}: "
+                f"{str(error)[:200]}); return plain numbers and numpy arrays")
     if case.time_limit is not None:
         slow = case.time_limit.message(run.seconds if run.seconds is not None else float("inf"))
         if slow is not None:
@@ -289,6 +299,7 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
     """
     runs = execute(cases)
     messages: list[str | None] = [evaluate(c, r) for c, r in zip(cases, runs)]
+    _isolate_dependencies(cases, messages, execute)
     frontier = [(i, c, r) for i, (c, r) in enumerate(zip(cases, runs))]
     for _ in range(MAX_FOLLOWUP_ROUNDS):
         batch: list[tuple[int, Case]] = []
@@ -308,6 +319,20 @@ def run_cases(cases: list[Case], execute: Executor) -> list[str | None]:
                 messages[index] = message
             frontier.append((index, extra, run))
     return messages
+
+
+def _isolate_dependencies(cases: list[Case], messages: list[str | None], execute: Executor) -> None:
+    """Re-judge failed cases whose dependency fails as well by their ``isolated`` version."""
+    failed = [i for i, c in enumerate(cases)
+              if messages[i] is not None and c.dependency is not None and c.isolated is not None]
+    if not failed:
+        return
+    dependencies = [cases[i].dependency for i in failed]
+    broken = [i for i, d, r in zip(failed, dependencies, execute(dependencies)) if evaluate(d, r) is not None]
+    isolated = [cases[i].isolated for i in broken]
+    if broken:
+        for i, case, run in zip(broken, isolated, execute(isolated)):
+            messages[i] = evaluate(case, run)
 
 
 def in_process(namespace: MutableMapping[str, Any], reference: Callable[[str], Any] | None = None,

@@ -67,13 +67,14 @@ def cmd_collect(args: argparse.Namespace) -> None:
 
 def cmd_autograde(args: argparse.Namespace) -> None:
     from course.autograde import autograde
-    from course.pipeline import Limits
+    from course.pipeline import Limits, no_limit_if_zero
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs {args.jobs}: give at least 1 worker")
     reports = autograde(_course_dir(args, released=True), jobs=args.jobs, force=args.force, students=args.student,
+                        cluster=args.cluster,
                         limits=Limits(args.cell_timeout, args.notebook_timeout,
-                                      submission_timeout=args.submission_timeout or None))
+                                      submission_timeout=no_limit_if_zero(args.submission_timeout)))
     from course.collect import student_name
 
     for report in sorted(reports, key=lambda r: r.student):
@@ -173,8 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel workers (default: CPU count)")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
-    p.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook")
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+                        "this machine still writes the gradebook and reports (needs the 'cluster' extra)")
+    p.add_argument("--cell-timeout", type=int, default=120,
+                   help="own seconds per cell (waits for a busy CPU do not count; capped per notebook)")
+    p.add_argument("--notebook-timeout", type=int, default=600,
+                   help="own seconds per notebook (capped per notebook, see docs/ARCHITECTURE.md)")
     p.add_argument("--submission-timeout", type=int, default=1800,
                    help="seconds per submission, from its first notebook on (0: no limit)")
     p.set_defaults(func=cmd_autograde)

@@ -58,6 +58,9 @@ mkdir -p "$ROOT/results"
 if [ -f "$ROOT/source/data/cifar-10-python.tar.gz" ]; then
   export HWLIB_CIFAR10="$ROOT/source/data/cifar-10-python.tar.gz"
 fi
+if [ -d "$ROOT/source/data/mnist" ]; then
+  export HWLIB_MNIST="$ROOT/source/data/mnist"
+fi
 export HWLIB_DATA_DIR="$ROOT/cache"
 # Gradescope's default container has 768 MB: the grader (about 240 MB) and one kernel of at most
 # 512 MB of data (notebook 4 needs about 480). A kernel over it gets MemoryError; if the container
@@ -124,6 +127,10 @@ def _write_zip(course_dir: Path, target: Path, cifar_archive: Path | None) -> No
                     archive.write(path, f"course/{path.relative_to(course_dir)}")
         if cifar_archive is not None:
             archive.write(cifar_archive, "data/cifar-10-python.tar.gz")
+        from course.kernel_data import _mnist_files
+
+        for path in _mnist_files():  # $HWLIB_MNIST or the cache: the kernels of notebook 7 read them
+            archive.write(path, f"data/mnist/{path.name}")
 
 
 def _gradebook_only_assignment(database: Path) -> None:

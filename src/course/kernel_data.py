@@ -18,6 +18,16 @@ from pathlib import Path
 
 ENV = "COURSE_KERNEL_DATA"
 CIFAR_FOLDER = "cifar-10-batches-py"
+MNIST_FOLDER = "mnist"
+
+
+def _mnist_files() -> list[Path]:
+    """The MNIST IDX files hwlib would read ($HWLIB_MNIST or a complete cache), without downloading."""
+    from hwlib.download import data_dir
+    from hwlib.mnist import SOURCE_ENV
+
+    folder = Path(os.environ[SOURCE_ENV]) if os.environ.get(SOURCE_ENV) else data_dir() / "mnist"
+    return sorted(p for p in folder.glob("*-idx?-ubyte*") if p.is_file()) if folder.is_dir() else []
 
 
 @lru_cache(maxsize=1)
@@ -34,6 +44,11 @@ def prepare() -> Path | None:
     target = Path(tempfile.mkdtemp(prefix="course-data-"))
     atexit.register(shutil.rmtree, target, True)
     shutil.copytree(batches, target / CIFAR_FOLDER)
+    mnist_files = _mnist_files()
+    if mnist_files:
+        (target / MNIST_FOLDER).mkdir()
+        for path in mnist_files:
+            shutil.copy2(path, target / MNIST_FOLDER / path.name)
     for path in [target, *target.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     os.environ[ENV] = str(target)
@@ -43,7 +58,12 @@ def prepare() -> Path | None:
 def kernel_env() -> dict[str, str]:
     """Environment entries that point a kernel's hwlib at the prepared data."""
     folder = prepare()
-    return {"HWLIB_CIFAR10": str(folder / CIFAR_FOLDER)} if folder else {}
+    if not folder:
+        return {}
+    env = {"HWLIB_CIFAR10": str(folder / CIFAR_FOLDER)}
+    if (folder / MNIST_FOLDER).is_dir():
+        env["HWLIB_MNIST"] = str(folder / MNIST_FOLDER)
+    return env
 
 
 def read_only_paths() -> list[str]:

@@ -45,7 +45,8 @@ _catch_warnings, _simplefilter = warnings.catch_warnings, warnings.simplefilter
 _is_dataclass, _fields = dataclasses.is_dataclass, dataclasses.fields
 _pack, _unpack = struct.pack, struct.unpack
 _socket, _AF_UNIX, _SOCK_STREAM = socket.socket, socket.AF_UNIX, socket.SOCK_STREAM
-_signal, _setitimer, _SIGALRM, _ITIMER_REAL = signal.signal, signal.setitimer, signal.SIGALRM, signal.ITIMER_REAL
+# The case alarm counts the kernel's CPU time (ITIMER_PROF), not wall time: a busy machine changes nothing.
+_signal, _setitimer, _SIG_CASE, _ITIMER_CASE = signal.signal, signal.setitimer, signal.SIGPROF, signal.ITIMER_PROF
 _isinstance, _type, _len, _str, _getattr, _vars = isinstance, type, len, str, getattr, vars
 
 #: Largest frame accepted on the probe socket (bytes).
@@ -449,12 +450,12 @@ class Channel:
                   "self": None if owner is None else encoder.encode(owner),
                   "args": encoder.encode(tuple(args)), "kwargs": encoder.encode(dict(kwargs))}
         mine = {number: value for value, number in ((v, encoder.ids[id(v)]) for v in encoder.keep)}
-        paused = _setitimer(_ITIMER_REAL, 0)[0]  # the grader's time is not the student's
+        paused = _setitimer(_ITIMER_CASE, 0)[0]  # the grader's time is not the student's
         try:
             reply, arrays = self.request(header, encoder.arrays)
         finally:
             if paused > 0:
-                _setitimer(_ITIMER_REAL, paused)
+                _setitimer(_ITIMER_CASE, paused)
         if reply.get("error") is not None:
             raise _exception(reply.get("type", ""), reply["error"])
         for qualified, spec in reply.get("classes", {}).items():
@@ -577,8 +578,8 @@ def probe(address: str, case_timeout: float, namespace: MutableMapping[str, Any]
             current[0] = target
             channel.request({"op": "progress", "call": number})
 
-        previous = _signal(_SIGALRM, on_alarm)
-        _setitimer(_ITIMER_REAL, float(case_timeout))
+        previous = _signal(_SIG_CASE, on_alarm)
+        _setitimer(_ITIMER_CASE, float(case_timeout))
         try:
             if blocked is not None:
                 answer, arrays = ({"outputs": {}, "arguments": [], "warnings": [],
@@ -589,10 +590,10 @@ def probe(address: str, case_timeout: float, namespace: MutableMapping[str, Any]
             if _isinstance(current[0], str):
                 hung.add(current[0])
             answer, arrays = ({"outputs": {}, "arguments": [], "warnings": [],
-                               "error": f"stopped after {case_timeout:g} s (an endless loop?)"}, {})
+                               "error": f"stopped after {case_timeout:g} s of computing time (an endless loop?)"}, {})
         finally:
-            _setitimer(_ITIMER_REAL, 0)
-            _signal(_SIGALRM, previous)
+            _setitimer(_ITIMER_CASE, 0)
+            _signal(_SIG_CASE, previous)
             if reset is not None:
                 try:
                     reset()  # undo what the student's code patched (np.allclose, builtins, hooks ...)

@@ -22,17 +22,23 @@ never enter the kernel, and nothing is credited without a result that came back.
 
 from __future__ import annotations
 
+import math
+import os
 import secrets
+import signal
+import threading
 from dataclasses import dataclass
 from queue import Empty
 from time import monotonic
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import nbformat
+import zmq
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from course.calibration import GRADER_SLOW, KernelClock
 from course.sandbox import Sandbox
 
 #: Largest output kept per cell (characters of text); the rest is dropped with a note.
@@ -56,6 +62,11 @@ def _text_size(content: dict) -> int:
         return len(str(content))
     return len(str({**content, "data": {k: v for k, v in data.items() if k not in _IMAGE_TYPES}}))
 
+
+#: What reading a garbled kernel message raises (jupyter_client's Session: "Invalid Signature",
+#: "Duplicate Signature", broken frames; zmq errors on a socket used by several processes).
+GARBLED_MESSAGES: tuple[type[BaseException], ...] = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError,
+                                                    zmq.ZMQError)
 
 #: Seconds a timed-out cell gets to stop after its interrupt before its kernel is killed.
 INTERRUPT_GRACE = 5.0
@@ -122,9 +133,57 @@ del __course_setup
 GUARD_EXPRESSION = "__import__('sys').modules['__course_guard'].reset()"
 
 
+#: A cell's wall time may reach this many times its limit (own time) before the grader gives up
+#: and reports itself too slow; the own-time limit, not this, stops a student's endless loop.
+WALL_SLACK = 8.0
+#: ... and never less than this many seconds of wall time.
+WALL_FLOOR = 30
+
+
+class Watchdog(threading.Thread):
+    """Interrupts a kernel whose own time (:class:`course.calibration.KernelClock`) passes ``limit``
+    seconds during one cell, and kills it when it is still busy :data:`INTERRUPT_GRACE` later."""
+
+    def __init__(self, pid: int | None, clock: KernelClock, limit: float,
+                 excluded: Callable[[], float] | None = None) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.clock, self.limit = pid, clock, limit
+        self.excluded = excluded or (lambda: 0.0)  # the grader's own time while the kernel waits for it
+        self.start_reading = clock.read()
+        self.interrupted = self.killed = False
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        if not self.pid:
+            return
+        while not self._done.wait(0.1):
+            used = self.used()
+            try:
+                if not self.interrupted and used >= self.limit:
+                    self.interrupted = True
+                    os.kill(self.pid, signal.SIGINT)
+                elif self.interrupted and used >= self.limit + INTERRUPT_GRACE:
+                    self.killed = True
+                    os.kill(self.pid, signal.SIGKILL)
+                    return
+            except ProcessLookupError:
+                return
+
+    def used(self) -> float:
+        """Own seconds of the kernel since the cell started, without the grader's time."""
+        return max(0.0, self.clock.own_since(self.start_reading) - self.excluded())
+
+    def stop(self) -> None:
+        self._done.set()
+
+
 @dataclass
 class CellOutcome:
-    """How one cell ended: ok | error | timeout | died | tampered."""
+    """How one cell ended: ok | error | timeout | died | tampered | grader_slow.
+
+    ``grader_slow``: the cell reached its wall-time safety net while its own time was still
+    under the limit - the machine was too busy, not the student's code too slow.
+    """
 
     status: str
     detail: str = ""
@@ -202,6 +261,15 @@ class KernelSession:
         self._context: Any = None
         self._execute: Any = None  # the client's own execute, without the guard expression
         self.starts = 0
+        #: own seconds (see :class:`course.calibration.KernelClock`) the kernels of this session ran
+        #: cells for, and seconds they waited for a core meanwhile
+        self.own_seconds = 0.0
+        self.waited_seconds = 0.0
+        self.pid: int | None = None
+        self.clock = KernelClock(None)
+        #: wall seconds the next cells may take at most, whatever their own-time limit (a deadline)
+        self.wall_cap: float | None = None
+        self._capped = False
 
     def start(self) -> None:
         """Start a fresh kernel and run the hidden set-up before any student code."""
@@ -225,6 +293,8 @@ class KernelSession:
 
         client.kc.execute = guarded
         self._execute = execute
+        self.pid = getattr(getattr(manager, "provisioner", None), "pid", None)
+        self.clock = KernelClock(self.pid)
         setup = self.run_hidden(GUARD_SETUP % self._token)
         if setup.status != "ok":
             raise RuntimeError(f"the grading kernel could not be prepared ({setup.status}: {setup.detail})")
@@ -251,33 +321,77 @@ class KernelSession:
         if self.client is not None:
             self.client.timeout = seconds
 
-    def run(self, index: int) -> CellOutcome:
+    def run(self, index: int, excluded: Callable[[], float] | None = None) -> CellOutcome:
         """Execute cell ``index`` of the notebook, then make sure the guard ran."""
         assert self.client is not None, "start() first"
         cell = self.notebook.cells[index]
         client = self.client
         client.last_reply, client.timed_out = None, False
+        # The limit is own time (load-independent), enforced by the watchdog; nbclient's wall
+        # timeout is only the safety net for a machine so busy that the kernel barely runs.
+        watchdog = Watchdog(self.pid, self.clock, self.cell_timeout, excluded)
+        wall = max(WALL_FLOOR, int(self.cell_timeout * WALL_SLACK)) if self.pid else self.cell_timeout
+        # a deadline (wall time) that comes first is the submission's budget, not a slow machine
+        self._capped = self.wall_cap is not None and self.wall_cap < wall
+        client.timeout = max(1, math.ceil(self.wall_cap)) if self._capped else wall
+        watchdog.start()
+        try:
+            outcome = self._execute_cell(cell, index, watchdog)
+        finally:
+            watchdog.stop()
+            self.own_seconds += watchdog.used()
+            self.waited_seconds += self.clock.waited_since(watchdog.start_reading)
+            self.sandbox.kill_strays(keep=self.pid)
+        return outcome
+
+    def _execute_cell(self, cell: Any, index: int, watchdog: Watchdog) -> CellOutcome:
+        client = self.client
+        assert client is not None
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
+            if self.pid and not watchdog.interrupted and not self._capped:
+                return self._too_slow(cell, watchdog)
             cell.setdefault("outputs", []).append(_error_output(
                 "CellTimeout", f"stopped after {self.cell_timeout} s and did not respond to the interrupt"))
             return CellOutcome("died", f"a cell ran longer than {self.cell_timeout} s and ignored the interrupt")
         except DeadKernelError:
+            if watchdog.killed:
+                cell.setdefault("outputs", []).append(_error_output(
+                    "CellTimeout", f"stopped after {self.cell_timeout} s and did not respond to the interrupt"))
+                return CellOutcome("died", f"a cell ran longer than {self.cell_timeout} s and ignored the interrupt")
             return CellOutcome("died", "the kernel died (os._exit, a signal, a crash or the memory limit)")
+        except GARBLED_MESSAGES as error:
+            # Processes forked from the kernel share its sockets and write into them at once
+            # (a fork bomb): the grader then reads messages with a bad signature or broken frames.
+            # The kernel is no longer trustworthy; the cell is handled like one that killed it.
+            cell.setdefault("outputs", []).append(_error_output(
+                "KernelGarbled", "the kernel's messages were garbled (processes started by this cell wrote "
+                                 f"into its connection: {type(error).__name__}: {str(error)[:100]})"))
+            return CellOutcome("died", "the cell's processes garbled the kernel's messages (a fork bomb?)")
         reply = (client.last_reply or {}).get("content", {})
         if reply.get("status") != "ok":  # a failing cell gets no user expressions: ask again
             reply = {**reply, "user_expressions": self._guard_alone()}
         guard = reply.get("user_expressions", {}).get("guard", {})
         if guard.get("status") != "ok" or guard.get("data", {}).get("text/plain") != repr(self._token):
             return CellOutcome("tampered", "the cell changed the grading kernel so that its checks could not run")
-        if client.timed_out:
+        if client.timed_out and self.pid and not watchdog.interrupted and not self._capped:
+            return self._too_slow(cell, watchdog)
+        if client.timed_out or watchdog.interrupted:
             return CellOutcome("timeout", f"a cell ran longer than {self.cell_timeout} s")
         if reply.get("ename") == "MemoryError":  # what it holds would starve every later cell
             return CellOutcome("died", "the cell ran out of memory (the sandbox's memory limit)")
         if reply.get("status") == "error":
             return CellOutcome("error", f"{reply.get('ename', '')}: {reply.get('evalue', '')}"[:300])
         return CellOutcome("ok")
+
+    def _too_slow(self, cell: Any, watchdog: Watchdog) -> CellOutcome:
+        """The wall-time safety net struck first: the machine, not the cell, was slow."""
+        own = watchdog.used()
+        detail = (f"grader too slow, regrade: a cell got only {own:.0f} s of its {self.cell_timeout} s within "
+                  f"{self.client.timeout if self.client else 0} s of wall time (the machine is overloaded)")
+        cell.setdefault("outputs", []).append(_error_output("GraderTooSlow", detail))
+        return CellOutcome(GRADER_SLOW, detail)
 
     def _guard_alone(self) -> dict:
         """Run only the guard (an empty, silent request); its user expressions, or {} when none came back."""
@@ -292,14 +406,15 @@ class KernelSession:
             pass
         return {}
 
-    def run_hidden(self, source: str, timeout: int | None = None) -> CellOutcome:
+    def run_hidden(self, source: str, timeout: int | None = None,
+                   excluded: Callable[[], float] | None = None) -> CellOutcome:
         """Run grader code as a temporary last cell (removed afterwards, outputs and all)."""
         self.notebook.cells.append(nbformat.v4.new_code_cell(source))
         saved = self.cell_timeout
         if timeout is not None:
             self.set_cell_timeout(timeout)
         try:
-            return self.run(len(self.notebook.cells) - 1)
+            return self.run(len(self.notebook.cells) - 1, excluded)
         finally:
             self.notebook.cells.pop()
             self.set_cell_timeout(saved)

@@ -21,6 +21,7 @@ NOTEBOOKS: dict[str, str] = {
     "networks": "04_neural_networks.ipynb",
     "convolution": "05_convolution.ipynb",
     "visualization": "06_class_visualization.ipynb",
+    "mnist": "07_mnist.ipynb",
 }
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -21,14 +21,14 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 import nbformat
 from nbgrader import utils as nbutils
 
-from course import kernel_data, kernel_runner, probe, reference
+from course import calibration, kernel_data, kernel_runner, probe, reference
 from course.cases import Case, Execution, complete, run_cases
 from course.grading import GRADING_ENV
 from course.kernel_session import KernelSession
@@ -46,15 +46,32 @@ MAX_OUTPUT = 20_000
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 
 
+#: Own-time budgets per notebook (seconds, see :mod:`course.calibration`): (largest cell, whole
+#: notebook with its hidden cases). About 5-10x what the reference solution takes (1-2 s per cell,
+#: 5-7 s per notebook; notebook 4: training cells of 3-5 s, 14 s in all), with room for slower but
+#: legitimate answers (a heavier training recipe). An endless loop or sleep costs at most its cell's
+#: budget, and a notebook of them at most the notebook's, instead of the 120/600 s upper limits.
+#: Own time is work, not wall time: on a machine with three runnable processes per core the same
+#: budget takes about three times as long to use up, for the student and the reference alike.
+NOTEBOOK_BUDGETS: dict[str, tuple[int, int]] = {
+    "01_computational_graphs": (10, 60), "02_layers": (10, 60), "03_affine_fitting": (15, 60),
+    "04_neural_networks": (60, 180), "05_convolution": (15, 60), "06_class_visualization": (20, 90),
+}
+
+
 @dataclass
 class Limits:
     """Execution limits for one notebook.
 
-    ``submission_timeout`` bounds a whole submission, counted from the start of its
-    first notebook; ``deadline`` (a ``time.monotonic()`` value, the same clock in
-    every process of the machine) is where that ends for the notebook at hand, or
-    an absolute end set by the caller (Gradescope stops a container after 10
-    minutes, and results.json must be written before that).
+    ``cell_timeout`` and ``notebook_timeout`` are *own time* of the kernel (wall time minus
+    waiting for a core, :class:`course.calibration.KernelClock`) and ``case_timeout`` is CPU
+    time of the kernel, so a busy machine does not change them; :meth:`calibrated` scales all
+    three by the machine's speed. ``submission_timeout`` bounds a whole submission, counted from
+    the start of its first notebook; ``deadline`` (a ``time.monotonic()`` value, the same clock
+    in every process of the machine) is where that ends for the notebook at hand, or an absolute
+    end set by the caller (Gradescope stops a container after 10 minutes, and results.json must
+    be written before that). Those two are wall time: when the kernel spent a large part of it
+    waiting for a core, running out of it is reported as the grader's problem (``grader_slow``).
     """
 
     cell_timeout: int = 120
@@ -63,11 +80,25 @@ class Limits:
     submission_timeout: int | None = 1800
     deadline: float | None = None
 
-    def seconds_left(self, started: float) -> float:
-        """What is left of the notebook's time (started at ``started``) and of the deadline."""
+    def for_notebook(self, name: str) -> "Limits":
+        """These limits capped by the notebook's own-time budget (:data:`NOTEBOOK_BUDGETS`) and
+        scaled by the machine's speed (:func:`course.calibration.speed_factor`)."""
+        cell, notebook = NOTEBOOK_BUDGETS.get(name, (self.cell_timeout, self.notebook_timeout))
+        factor = calibration.speed_factor()
+        return replace(self, cell_timeout=math.ceil(min(self.cell_timeout, cell) * factor),
+                       notebook_timeout=math.ceil(min(self.notebook_timeout, notebook) * factor),
+                       case_timeout=self.case_timeout * factor)
+
+    def seconds_left(self, started: float, used: float | None = None) -> float:
+        """What is left of the notebook's time and of the deadline: ``used`` is the own time spent
+        so far (wall time since ``started`` when not given)."""
         now = time.monotonic()
-        left = self.notebook_timeout - (now - started)
+        left = self.notebook_timeout - (now - started if used is None else used)
         return min(left, self.deadline - now) if self.deadline is not None else left
+
+    def wall_left(self) -> float | None:
+        """Wall seconds to the deadline, if there is one."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def out_of_time(self, started: float) -> str:
         """Why no more time is left (call when :meth:`seconds_left` is not positive)."""
@@ -75,14 +106,31 @@ class Limits:
             return "the submission used up its time budget before this point (other cells or notebooks ran long)"
         return f"the notebook ran longer than {self.notebook_timeout} s"
 
+    def stop_status(self, started: float, waited: float) -> tuple[str, str]:
+        """Status and reason once time ran out: the deadline passing while the kernel waited for a
+        core for over a quarter of the time is the machine's fault, not the student's."""
+        reason = self.out_of_time(started)
+        elapsed = time.monotonic() - started
+        if self.deadline is not None and self.deadline - time.monotonic() <= 0 and waited > 0.25 * elapsed:
+            return calibration.GRADER_SLOW, (f"grader too slow, regrade: the kernel waited {waited:.0f} s of "
+                                             f"{elapsed:.0f} s for a processor ({reason})")
+        return "timeout", reason
+
     @classmethod
     def from_env(cls) -> "Limits":
         """Defaults, overridden by ``$COURSE_CELL_TIMEOUT``, ``$COURSE_NOTEBOOK_TIMEOUT``,
-        ``$COURSE_CASE_TIMEOUT`` and ``$COURSE_SUBMISSION_TIMEOUT``."""
+        ``$COURSE_CASE_TIMEOUT`` and ``$COURSE_SUBMISSION_TIMEOUT``; a submission timeout of 0
+        means no limit, as ``course autograde --submission-timeout 0`` does."""
+        submission = int(os.environ.get("COURSE_SUBMISSION_TIMEOUT", cls.submission_timeout))
         return cls(int(os.environ.get("COURSE_CELL_TIMEOUT", cls.cell_timeout)),
                    int(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", cls.notebook_timeout)),
                    float(os.environ.get("COURSE_CASE_TIMEOUT", cls.case_timeout)),
-                   int(os.environ.get("COURSE_SUBMISSION_TIMEOUT", cls.submission_timeout)))
+                   no_limit_if_zero(submission))
+
+
+def no_limit_if_zero(seconds: int | None) -> int | None:
+    """A submission timeout as given by a user: 0 (or less) means no limit, i.e. ``None``."""
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 @dataclass
@@ -93,12 +141,18 @@ class NotebookResult:
     name: str
     notebook: nbformat.NotebookNode | None
     scores: dict[str, tuple[float | None, float]] = field(default_factory=dict)
-    status: str = "graded"  # graded | error | timeout | missing | invalid
+    status: str = "graded"  # graded | error | timeout | missing | invalid | grader_slow
     reason: str = ""
     seconds: float = 0.0
     #: peak resident memory (MB) so far of the grading process, and of the largest kernel it ran
     grader_peak_mb: float = 0.0
     kernel_peak_mb: float = 0.0
+    #: seconds per stage (sanitize, kernel start, execute, probe, score), see :data:`STAGES`
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+#: The stages of grading one notebook, in order ("write" happens in the main process).
+STAGES = ("kernel start", "sanitize", "execute", "probe", "score", "write")
 
 
 def questions_by_cell(notebook: nbformat.NotebookNode) -> dict[str, list[tuple[str, str]]]:
@@ -119,6 +173,9 @@ def sanitize(notebook: nbformat.NotebookNode, *, name: str, assignment: str, stu
     from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
                                         OverwriteCells, OverwriteKernelspec)
 
+    from course import nbgrader_speedups
+
+    nbgrader_speedups.install()  # the schema is checked once per process, not once per cell
     resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student, "db_url": db_url}}
     for step in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells()):
         notebook, resources = step.preprocess(notebook, resources)
@@ -192,6 +249,10 @@ class KernelRun:
     reason: str = ""
     probe: Callable[[list[Case]], list[Execution]] | None = None
     kernel_starts: int = 0
+    #: seconds spent starting kernels (with their hidden set-up), running cells, answering cases
+    kernel_seconds: float = 0.0
+    execute_seconds: float = 0.0
+    probe_seconds: float = 0.0
 
 
 #: Kernel starts allowed per notebook: the first, plus restarts after cells or
@@ -233,10 +294,12 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
             if session.starts >= MAX_KERNEL_STARTS:
                 run.status, run.reason = "error", f"the kernel died {session.starts} times; grading stopped"
                 return False
+            began = time.monotonic()
             session.start()
             run.kernel_starts = session.starts
             # the case runner binds what it uses before any student code runs
             loaded = session.run_hidden(kernel_runner.bootstrap_source())
+            run.kernel_seconds += time.monotonic() - began
             if loaded.status != "ok":
                 run.status, run.reason = "error", f"the grading kernel could not be prepared ({loaded.detail})"
                 return False
@@ -246,22 +309,28 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 if index in skipped:
                     cell.outputs = [_skip_output(skipped[index])]
                     continue
-                left = limits.seconds_left(started)
+                left = limits.seconds_left(started, session.own_seconds)
                 if left <= 0:
-                    run.status, run.reason = "timeout", limits.out_of_time(started)
+                    run.status, run.reason = limits.stop_status(started, session.waited_seconds)
                     return False
                 session.set_cell_timeout(min(limits.cell_timeout, math.ceil(left)))
+                session.wall_cap = limits.wall_left()
                 original = cell.source
                 if index in reduced:
                     cell.source = definitions_source(original)
+                began = time.monotonic()
                 try:
                     outcome = session.run(index)
                 finally:
                     cell.source = original
+                    run.execute_seconds += time.monotonic() - began
                 _limit_outputs(cell)
                 if index in reduced:
                     cell.outputs = [_skip_output(f"{reduced[index]}; only its definitions were run"),
                                     *cell.get("outputs", [])]
+                if outcome.status == calibration.GRADER_SLOW:
+                    run.status, run.reason = outcome.status, outcome.detail
+                    return False
                 if outcome.status in ("died", "tampered"):
                     if index in reduced:
                         skipped[index] = outcome.detail
@@ -274,20 +343,35 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
     failed_cases: dict[int, str] = {}
 
     def probe_cases(cases: list[Case]) -> list[Execution]:
+        began = time.monotonic()
+        try:
+            return _probe_cases(cases)
+        finally:  # a replay after a case killed the kernel counts as kernel start and execute, not twice
+            run.probe_seconds += time.monotonic() - began - (run.kernel_seconds + run.execute_seconds - before[0])
+
+    before = [0.0]
+
+    def _probe_cases(cases: list[Case]) -> list[Execution]:
+        before[0] = run.kernel_seconds + run.execute_seconds
         answers: dict[int, Execution] = {}
         while run.status == "graded":
             todo = [i for i in range(len(cases)) if i not in answers and i not in failed_cases]
             if not todo:
                 break
             batch = [cases[i] for i in todo]
-            left = limits.seconds_left(started)
+            left = limits.seconds_left(started, session.own_seconds)
             if left <= 0:
-                run.status, run.reason = "timeout", limits.out_of_time(started)
+                run.status, run.reason = limits.stop_status(started, session.waited_seconds)
                 break
-            with probe.ProbeServer(sandbox.work, batch, reference.load) as server:
+            session.wall_cap = limits.wall_left()
+            with probe.ProbeServer(sandbox.work, batch, reference.load, clock=session.clock) as server:
                 outcome = session.run_hidden(
                     kernel_runner.probe_source(probe.SOCKET_NAME, limits.case_timeout),
-                    timeout=min(int(len(batch) * limits.case_timeout) + limits.cell_timeout, math.ceil(left)))
+                    timeout=min(int(len(batch) * limits.case_timeout) + limits.cell_timeout, math.ceil(left)),
+                    excluded=server.reference_seconds_total)
+            if outcome.status == calibration.GRADER_SLOW:
+                run.status, run.reason = outcome.status, outcome.detail
+                break
             if outcome.status in ("died", "tampered"):
                 for position, answer in enumerate(server.executions()):
                     if position in server.answers:
@@ -383,20 +467,39 @@ def grade_notebook_file(path: Path, *, student: str, assignment: str, db_url: st
                               reason=f"{path.name} has none of this course's graded cells: it is from another "
                                      f"course or was rebuilt from scratch; start again from the released notebook")
     notebook = sanitize(notebook, name=name, assignment=assignment, student=student, db_url=db_url)
+    limits = limits.for_notebook(name)
+    sanitized = time.monotonic()
     flat: list[tuple[str, Case]] = [(grade_id, case) for grade_id, calls in _source_questions(name).items()
                                     for key, question in calls for case in build_cases(key, question)]
+    cases_built = time.monotonic()
     # A throwaway copy in the sandbox: the student's other notebooks and files stay
     # readable (later notebooks import earlier ones), and nothing written survives.
     with Sandbox(hide=hidden_paths(db_url), read_only=kernel_data.read_only_paths(),
                  env=kernel_data.kernel_env()) as sandbox:
         shutil.copytree(submission_dir, sandbox.work, symlinks=False)
+        copied = time.monotonic()
         with executed(notebook, sandbox, limits, env) as run:
+            executed_at = time.monotonic()
             messages = run_cases([case for _, case in flat], run.probe)
+            probed = time.monotonic()
+    stopped = time.monotonic()
     verdicts: dict[str, list[str | None]] = {}
     for (grade_id, _), message in zip(flat, messages):
         verdicts.setdefault(grade_id, []).append(message)
+    if run.status == calibration.GRADER_SLOW:  # nothing is decided on a run the machine cut short
+        return NotebookResult(student, name, None, status=run.status, reason=run.reason,
+                              seconds=time.monotonic() - started)
     scores = score(notebook, verdicts)
-    return NotebookResult(student, name, notebook, scores, run.status, run.reason, time.monotonic() - started)
+    finished = time.monotonic()
+    # Wall time per stage; whatever is not kernel start, cells or probe calls (the sandbox, the copy,
+    # building expected values, comparing, stopping the kernel) goes to the stage it belongs with.
+    kernel = run.kernel_seconds + (copied - cases_built) + (stopped - probed)
+    stages = {"sanitize": sanitized - started, "kernel start": kernel, "execute": run.execute_seconds,
+              "probe": run.probe_seconds,
+              "score": (cases_built - sanitized) + (probed - executed_at - run.probe_seconds) + (finished - stopped)}
+    stages["execute"] += max(0.0, (executed_at - copied) - run.kernel_seconds - run.execute_seconds)
+    return NotebookResult(student, name, notebook, scores, run.status, run.reason, finished - started,
+                          stages=stages)
 
 
 def _source_questions(name: str) -> dict[str, list[tuple[str, str]]]:

@@ -34,6 +34,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from course.calibration import ClockReading, KernelClock
+
 from course import kernel_runner as wire
 from course.cases import Case, Execution, Ref
 
@@ -147,6 +149,7 @@ class _Turn:
     index: int
     started: float
     reference_seconds: float = 0.0
+    reading: ClockReading | None = None
     call: int = 0
     classes: set[str] = field(default_factory=set)
 
@@ -158,7 +161,11 @@ class ProbeServer:
     then :meth:`executions` has one :class:`Execution` per case.
     """
 
-    def __init__(self, folder: Path, cases: list[Case], reference: Callable[[str], types.ModuleType]) -> None:
+    def __init__(self, folder: Path, cases: list[Case], reference: Callable[[str], types.ModuleType],
+                 clock: KernelClock | None = None) -> None:
+        #: the kernel's own time (wall minus waiting for a core): a case's time does not depend on load
+        self.clock = clock or KernelClock(None)
+        self.reference_seconds_spent = 0.0
         self.folder = folder
         self.cases = cases
         self.reference = reference
@@ -250,7 +257,7 @@ class ProbeServer:
             self.next_index += 1
             encoder = wire.Encoder("i")
             spec = case_spec(self.cases[index], encoder, self.classes, self.reference)
-            self.turn = _Turn(index, time.monotonic(),
+            self.turn = _Turn(index, time.monotonic(), reading=self.clock.read(),
                               classes={v["qualified"] for v in spec["use_reference"].values() if v["kind"] == "class"})
             return {"index": index, "case": spec}, encoder.arrays
 
@@ -262,7 +269,8 @@ class ProbeServer:
             if turn is None or header.get("case") != turn.index or turn.index in self.answers:
                 return {"ok": False}, {}
             run = decode_answer(self.cases[turn.index], header.get("answer"), arrays)
-            run.seconds = max(0.0, now - turn.started - turn.reference_seconds)
+            own = self.clock.own_since(turn.reading) if turn.reading is not None else now - turn.started
+            run.seconds = max(0.0, own - turn.reference_seconds)
             self.answers[turn.index] = run
             return {"ok": True}, {}
 
@@ -311,7 +319,13 @@ class ProbeServer:
         except Exception as error:  # the reference raised (bad arguments from the student): raise it there
             return {"error": str(error)[:2000], "type": type(error).__name__}, {}
         finally:
-            turn.reference_seconds += time.monotonic() - started
+            spent = time.monotonic() - started
+            turn.reference_seconds += spent
+            self.reference_seconds_spent += spent
+
+    def reference_seconds_total(self) -> float:
+        """Seconds this server spent in reference calls (the grader's time, not the student's)."""
+        return self.reference_seconds_spent
 
     def _target(self, case: Case, turn: _Turn, name: str, method: Any) -> Any:
         if ":" in name:  # a reference class: its constructor or one of its methods

@@ -240,6 +240,25 @@ class Sandbox:
         """Kill every process the sandbox user still runs (root only); returns how many."""
         return kill_user_processes(self.uid) if self.uid is not None else 0
 
+    def kill_strays(self, keep: int | None) -> int:
+        """Kill every process of the sandbox user but the kernel ``keep`` (root only): what a cell
+        left running (a fork bomb's children share the kernel's sockets). Returns how many."""
+        if self.uid is None or keep is None:
+            return 0
+        killed = 0
+        for _ in range(50):
+            found = [pid for pid in _live_processes_of(self.uid) if pid != keep]
+            for pid in found:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            killed += len(found)
+            if not found:
+                break
+            time.sleep(0.01)
+        return killed
+
     def close(self) -> None:
         self.kill_leftovers()
         shutil.rmtree(self.root, ignore_errors=True)

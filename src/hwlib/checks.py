@@ -32,6 +32,7 @@ def describe(value: Any, max_items: int = 12) -> str:
     if isinstance(value, (bool, int, float, np.integer, np.floating)):
         return repr(float(value)) if isinstance(value, (float, np.floating)) else repr(value)
     if isinstance(value, np.ndarray):
+        value = plain_array(value)
         body = np.array2string(value, precision=4, threshold=max_items, edgeitems=2, suppress_small=False)
         body = body.replace("\n", "\n      ")
         return f"array of shape {value.shape}, dtype {value.dtype}:\n      {body}"
@@ -40,7 +41,21 @@ def describe(value: Any, max_items: int = 12) -> str:
         return f"{kind} of {len(value)} item(s): " + ", ".join(_short(v) for v in value)
     if isinstance(value, dict):
         return "dict with keys " + ", ".join(repr(k) for k in value)
-    return f"{type(value).__name__}: {value!r}"[:200]
+    try:
+        text = repr(value)
+    except Exception as error:  # a student's object whose __repr__ raises
+        text = f"<not printable: {type(error).__name__}>"
+    return f"{type(value).__name__}: {text}"[:200]
+
+
+def plain_array(value: np.ndarray) -> np.ndarray:
+    """``value`` as a plain ndarray (same data): a subclass's own ``__eq__``, ``__array_function__``,
+    ``__array_ufunc__`` or ``view`` can then change no comparison or description."""
+    return np.ndarray.view(value, np.ndarray)
+
+
+def _plain(value: Any) -> Any:
+    return plain_array(value) if isinstance(value, np.ndarray) else value
 
 
 def _short(value: Any) -> str:
@@ -108,21 +123,26 @@ def expect_close(name: str, got: Any, expected: Any, *, inputs: Mapping[str, Any
         atol, rtol: tolerances as in ``numpy.isclose``.
         hint: the most likely cause when this check fails.
     """
+    got, expected = _plain(got), _plain(expected)
     if got is None:
         fail(f"{name}: your code returned None.", inputs=inputs, expected=expected, got=got,
              hint="did you forget a return statement?")
     expected_arr = np.asarray(expected, dtype=np.float64)
     try:
-        got_arr = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
+        got_arr = np.array(got, dtype=np.float64)  # a copy: whatever `got` is, it cannot change afterwards
+    except Exception:  # an object whose __array__/__float__ raises or lies
         fail(f"{name}: the value returned is not numeric.", inputs=inputs, expected=expected, got=got, hint=hint)
     if got_arr.shape != expected_arr.shape:
         fail(f"{name}: wrong shape {got_arr.shape}, expected {expected_arr.shape}.", inputs=inputs,
              expected=expected, got=got, hint=hint or "check which axes you sum over or reshape")
-    if not np.all(np.isfinite(got_arr)) and np.all(np.isfinite(expected_arr)):
+    if np.any(~np.isfinite(got_arr) & np.isfinite(expected_arr)):
         fail(f"{name}: the result contains nan or inf.", inputs=inputs, expected=expected, got=got, hint=hint)
-    diff = np.abs(got_arr - expected_arr)
-    bad = diff > atol + rtol * np.abs(expected_arr)
+    # nan is expected only where nan is wanted, and +-inf must match exactly (a nan expected value
+    # would otherwise make every comparison False and let any number pass)
+    bad = ~np.isclose(got_arr, expected_arr, atol=atol, rtol=rtol, equal_nan=True)
+    with np.errstate(invalid="ignore"):
+        diff = np.where(bad, np.abs(got_arr - expected_arr), 0.0)
+    diff = np.where(np.isnan(diff), np.inf, diff)
     if np.any(bad):
         where = np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), bad.shape) if bad.ndim else ()
         detail = f"largest difference {float(np.max(diff)):.3g}" + (f" at index {tuple(int(i) for i in where)}" if where else "")

@@ -9,6 +9,12 @@ Checksum policy (same as CIFAR-10): downloaded files must match the official md5
 in :data:`MNIST_MD5` or they are discarded; files in a user-supplied folder are
 accepted when they parse as consistent IDX files.
 
+A local folder that holds only the official *test* set (``t10k-*``, 10,000 images,
+e.g. a copy made for machines without internet) still works: its images are split
+at random (a fixed seed) into :data:`TEST_ONLY_TRAIN` training and the rest test
+images, and ``info["note"]`` says so, so that nobody mistakes those accuracies for
+figures on the official split.
+
 IDX format: a 4-byte magic number (two zero bytes, a type code, the number of
 dimensions), one big-endian uint32 per dimension, then the values in C order.
 MNIST images have magic 2051 (uint8, 3 dims), labels 2049 (uint8, 1 dim).
@@ -41,6 +47,10 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 IMAGE_SIDE = 28
 NUM_CLASSES = 10
+#: With a test-set-only folder: training images taken from the 10,000 (the rest are the test set).
+TEST_ONLY_TRAIN = 8000
+#: Seed of the permutation that splits a test-set-only folder.
+TEST_ONLY_SEED = 0
 
 #: IDX type code -> element dtype (stored big-endian).
 _IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -128,34 +138,72 @@ def _load_split(folder: Path, prefix: str, hint: str) -> tuple[np.ndarray, np.nd
     return images, labels.astype(np.int64)
 
 
+def _has_split(folder: Path, prefix: str) -> bool:
+    return any((folder / f"{prefix}-{kind}-idx{d}-ubyte{gz}").is_file()
+               for kind, d in (("images", 3),) for gz in ("", ".gz"))
+
+
+def split_test_only(images: np.ndarray, labels: np.ndarray, *, num_train: int | None = None,
+                    seed: int = TEST_ONLY_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split one labelled set into (X_train, y_train, X_test, y_test) by a seeded permutation.
+
+    Inputs: images (n, 28, 28), labels (n,); num_train in 1..n-1 images go to training
+        (None: :data:`TEST_ONLY_TRAIN`).
+    Output: the two parts, in permuted order (inputs are not modified).
+    """
+    num_train = TEST_ONLY_TRAIN if num_train is None else num_train
+    if not 0 < num_train < len(images):
+        raise ValueError(f"num_train must be between 1 and {len(images) - 1} for {len(images)} images, got {num_train}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    train, test = order[:num_train], order[num_train:]
+    return images[train], labels[train], images[test], labels[test]
+
+
 def load_mnist(root: str | os.PathLike | None = None, *, download: bool = True) -> dict[str, Any]:
     """Load MNIST digits as uint8 images and int64 labels.
 
     Inputs:
         root: folder with ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
-            ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``.
+            ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``, or with the two
+            ``t10k`` files only (the test set is then split, see the module docstring).
             None means ``$HWLIB_MNIST`` if set, else the cache.
         download: when the cache lacks files, fetch them (else raise).
     Output: dict with X_train uint8 (N, 28, 28), y_train int64 (N,), X_test, y_test,
-        and class_names ["0", ..., "9"].
+        class_names ["0", ..., "9"], and info: source (folder or URL), official_split
+        (False for a split test set) and note (one sentence saying where the images came from).
     Raises: DatasetError naming the file and what to do.
     """
     source = root if root is not None else os.environ.get(SOURCE_ENV) or None
     if source is not None:
         origin = "root" if root is not None else SOURCE_ENV
         folder = Path(source).expanduser()
-        hint = f"Put the four MNIST IDX files in the folder that {origin} names."
+        hint = f"Put the four MNIST IDX files (or at least the two t10k files) in the folder that {origin} names."
         if not folder.is_dir():
             raise DatasetError(f"{origin}={folder} is not a folder. {hint}")
+        where = str(folder)
     else:
         folder = download_mnist() if download else data_dir() / "mnist"
         hint = f"Call load_mnist(download=True) to fetch MNIST into the cache, or set {SOURCE_ENV} to a local copy."
-    X_train, y_train = _load_split(folder, "train", hint)
+        where = str(folder) if not download else f"{MNIST_URL} (cached in {folder})"
     X_test, y_test = _load_split(folder, "t10k", hint)
+    if source is not None and not _has_split(folder, "train"):
+        X_train, y_train, X_test, y_test = split_test_only(X_test, y_test)
+        note = (f"MNIST from {where}: only the official test set is there ({len(X_train) + len(X_test):,} images), "
+                f"so it was split at random (seed {TEST_ONLY_SEED}) into {len(X_train):,} training and "
+                f"{len(X_test):,} test images. Accuracies on this split are not comparable with published MNIST "
+                f"figures (60,000 training images); point {SOURCE_ENV} at a folder with all four files, or unset "
+                f"it to download them, for the official split.")
+        official = False
+    else:
+        X_train, y_train = _load_split(folder, "train", hint)
+        note = (f"MNIST from {where}: the official split, {len(X_train):,} training and "
+                f"{len(X_test):,} test images.")
+        official = True
     return {
         "X_train": X_train,
         "y_train": y_train,
         "X_test": X_test,
         "y_test": y_test,
         "class_names": [str(digit) for digit in range(NUM_CLASSES)],
+        "info": {"source": where, "official_split": official, "note": note},
     }

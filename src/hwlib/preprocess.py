@@ -91,6 +91,8 @@ def _prepare(data: dict[str, Any], channel_first: Callable[[np.ndarray], np.ndar
     )
     if "class_names" in data:
         prepared["class_names"] = list(data["class_names"])
+    if "info" in data:
+        prepared["info"] = dict(data["info"])
     return prepared
 
 
@@ -126,7 +128,8 @@ def preprocess_mnist(
 ) -> dict[str, Any]:
     """Prepare :func:`hwlib.mnist.load_mnist` output: rows (N, 784) or channel-first (N, 1, 28, 28).
 
-    See :func:`split_and_center` for the split, scaling and centring; ``class_names`` is passed through.
+    See :func:`split_and_center` for the split, scaling and centring; ``class_names`` and
+    ``info`` are passed through.
     """
     return _prepare(
         data, lambda images: images[:, np.newaxis],

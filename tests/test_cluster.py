@@ -1,0 +1,211 @@
+"""``course autograde --cluster``: a Dask cluster of worker processes on 127.0.0.1 grades like a local run.
+
+The end-to-end test grades three generated students (reference, partly answered,
+buggy) on two notebooks locally and on a three-worker LocalCluster, SIGKILLs one
+worker while it grades a notebook, and checks that the gradebook and reports of
+both runs are the same (each notebook counted once, none lost). About a minute on
+an idle 2-core machine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import sqlite3
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from course.paths import ASSIGNMENT
+
+distributed = pytest.importorskip("distributed")
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ["01_computational_graphs.ipynb", "03_affine_fitting.ipynb"]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_autograde", REPO / "benchmarks" / "autograde_throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _gradebook(course_dir: Path) -> dict[tuple[str, str, str], tuple[float | None, float]]:
+    """(student, notebook, cell) -> (auto score, max score) for every graded cell."""
+    from nbgrader.api import Gradebook
+
+    found = {}
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for student in gradebook.students:
+            submission = gradebook.find_submission(ASSIGNMENT, student.id)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    found[(student.id, notebook.name, grade.name)] = (grade.auto_score, grade.max_score)
+    return found
+
+
+class WorkerKiller(threading.Thread):
+    """SIGKILLs the first worker seen grading a notebook, once it has been at it for ``after`` seconds."""
+
+    def __init__(self, address: str, after: float = 2.0) -> None:
+        super().__init__(daemon=True)
+        self.address, self.after = address, after
+        self.killed: tuple[str, int] | None = None  # (the job's key, the worker's pid)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from distributed import Client
+
+        with Client(self.address, set_as_default=False) as client:
+            while not self.stop.is_set():
+                executing = client.run(_executing_keys)
+                busy = [(address, keys[0]) for address, keys in executing.items() if keys]
+                if busy:
+                    address, key = busy[0]
+                    time.sleep(self.after)
+                    if key in client.run(_executing_keys, workers=[address]).get(address, []):
+                        pid = client.run(os.getpid, workers=[address])[address]
+                        os.kill(pid, signal.SIGKILL)
+                        self.killed = (key, pid)
+                        return
+                time.sleep(0.2)
+
+
+def _executing_keys(dask_worker) -> list[str]:
+    return [str(task.key) for task in dask_worker.state.executing if str(task.key).startswith("course-grade-")]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    if not all((REPO / "notebooks" / name).exists() for name in NOTEBOOKS):
+        pytest.skip("notebooks missing")
+    from course.coursedir import init_course_dir
+    from course.release import generate
+
+    root = init_course_dir(tmp_path_factory.mktemp("cluster") / "course", keys=NOTEBOOKS)
+    generate(root)
+    _bench().make_submissions(root, 3)
+    return root
+
+
+@pytest.mark.slow
+def test_a_cluster_with_a_worker_killed_mid_notebook_grades_like_a_local_run(course, tmp_path):
+    from distributed import LocalCluster
+
+    from course.autograde import autograde
+
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    shutil.copytree(course, local)
+    shutil.copytree(course, remote)
+    autograde(local, jobs=2, progress=False)
+    with LocalCluster(n_workers=3, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        killer = WorkerKiller(cluster.scheduler_address)
+        killer.start()
+        try:
+            reports = autograde(remote, cluster=cluster.scheduler_address, progress=False)
+        finally:
+            killer.stop.set()
+            killer.join(timeout=30)
+    assert killer.killed is not None, "no worker was killed mid-notebook: the test proved nothing"
+    assert sorted(r.student for r in reports) == ["student000", "student001", "student002"]
+    expected = _gradebook(local)
+    assert expected and _gradebook(remote) == expected
+    for report in reports:
+        assert sorted(report.notebooks) == sorted(Path(n).stem for n in NOTEBOOKS)
+        assert all(n.status == "graded" for n in report.notebooks.values()), report
+        local_report = (local / "autograded" / report.student / ASSIGNMENT / "grading_report.json").read_text()
+        assert f'"fingerprint": "{report.fingerprint}"' in local_report
+        assert all((remote / "autograded" / report.student / ASSIGNMENT / n).exists() for n in NOTEBOOKS)
+    # resumable as a local run: nothing changed, nothing is graded again
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert autograde(remote, cluster=cluster.scheduler_address, progress=False) == []
+
+
+def test_the_gradebook_snapshot_keeps_the_cells_and_drops_students(course, tmp_path):
+    from course.cluster import gradebook_snapshot
+
+    source = tmp_path / "gradebook.db"
+    shutil.copy(course / "gradebook.db", source)
+    with sqlite3.connect(source) as db:
+        db.execute("INSERT INTO student (id, first_name, last_name, email, lms_user_id) "
+                   "VALUES ('eve', 'Eve', 'E', NULL, NULL)")
+    copy = tmp_path / "snapshot.db"
+    gradebook_snapshot(source, copy)
+    with sqlite3.connect(copy) as db:
+        assert db.execute("SELECT COUNT(*) FROM student").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM grade_cells").fetchone()[0] > 0
+        assert db.execute("SELECT COUNT(*) FROM source_cell").fetchone()[0] > 0
+
+
+def test_the_course_bundle_holds_the_read_only_inputs_and_unpacks_only_inside(course, tmp_path):
+    from course.cluster import _unzip, pack_course
+
+    bundle = pack_course(course, None)
+    names = zipfile.ZipFile(__import__("io").BytesIO(bundle)).namelist()
+    assert "gradebook.db" in names
+    assert any(n.startswith("autograder/tests/") for n in names)
+    assert {f"source/{ASSIGNMENT}/{n}" for n in NOTEBOOKS} <= set(names)
+    assert not any(n.startswith(("submitted/", "autograded/", "release/")) for n in names)
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../outside.txt", "x")
+    with pytest.raises(ValueError, match="outside"):
+        _unzip(evil.read_bytes(), tmp_path / "target")
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_an_unreachable_scheduler_is_one_clear_error(course):
+    from course.cluster import cluster_results
+
+    jobs = [(str(course / "submitted" / "student000" / ASSIGNMENT / NOTEBOOKS[0]), "student000", "", 
+             str(course / "submitted" / "student000" / ASSIGNMENT), None, None)]
+    with pytest.raises(SystemExit, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(cluster_results("tcp://127.0.0.1:9", course, jobs, connect_timeout=2))
+
+
+def test_progress_counts_submissions_by_their_notebooks():
+    from course.progress import ClassProgress
+
+    with ClassProgress({"ada": 2, "bob": 4, "cyd": 0}, disable=True) as bar:
+        assert bar.bar.total == 2
+        bar.notebook_done("bob")
+        assert bar.position == pytest.approx(0.25)
+        bar.notebook_done("ada")
+        bar.notebook_done("ada")
+        assert bar.position == pytest.approx(1.25) and bar.complete == 1
+        for _ in range(3):
+            bar.notebook_done("bob")
+        assert bar.position == 2 and bar.complete == 2 and not bar.in_progress
+        assert bar.rate_per_minute() > 0
+
+
+def test_the_cached_schema_check_accepts_and_rejects_what_nbgrader_does():
+    """course.nbgrader_speedups: the schema is checked once, each cell still fully (same error)."""
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from course import nbgrader_speedups
+
+    schema = MetadataValidator().schema
+    good = {"grade": True, "solution": False, "locked": True, "task": False, "grade_id": "q_tests", "points": 2,
+            "schema_version": 3}
+    bad = {**good, "points": "two"}
+    nbgrader_speedups.validate(good, schema)
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        nbgrader_speedups.validate(bad, schema)
+    with pytest.raises(jsonschema.ValidationError) as stock:
+        jsonschema.validate(bad, schema)
+    assert ours.value.message == stock.value.message
+    nbgrader_speedups.install()
+    from nbgrader.nbgraderformat import common
+
+    assert common.jsonschema.validate is nbgrader_speedups.validate
+    assert common.jsonschema.ValidationError is jsonschema.ValidationError
