@@ -41,6 +41,10 @@ setup() {
   if [ -z "${HWLIB_CIFAR10:-}" ] && [ -f "$ROOT/../shared/data/cifar-10-python-subset.tar.gz" ]; then
     export HWLIB_CIFAR10="$ROOT/../shared/data/cifar-10-python-subset.tar.gz"
   fi
+  if [ -z "${HWLIB_CIFAR10:-}" ]; then
+    say "HWLIB_CIFAR10 is not set: CIFAR-10 is downloaded on first use (163 MB); offline, run" \
+        "'export HWLIB_CIFAR10=/path/to/cifar-10-python.tar.gz' first"
+  fi
   # Offline MNIST: the shared copy of the official test set (hwlib splits it and says so).
   if [ -z "${HWLIB_MNIST:-}" ] && [ -f "$ROOT/../shared/data/mnist-t10k/t10k-images-idx3-ubyte.gz" ]; then
     export HWLIB_MNIST="$ROOT/../shared/data/mnist-t10k"

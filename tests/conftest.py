@@ -1,15 +1,79 @@
-"""Shared test fixtures: a loopback HTTP server (real downloads, offline) and an isolated data cache."""
+"""Shared test fixtures: a loopback HTTP server (real downloads, offline) and an isolated data cache.
+
+CIFAR-10: tests that execute a notebook which loads it are skipped, with the
+reason, on a machine without the data. The data is found (never downloaded) at
+``$HWLIB_CIFAR10``, else the course subset at ``$HWLIB_TEST_CIFAR_ARCHIVE`` or
+``../shared/data/cifar-10-python-subset.tar.gz`` next to the repository (then
+``HWLIB_CIFAR10`` is set for the notebooks the tests run), else in the hwlib
+cache (``$HWLIB_DATA_DIR``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import http.server
+import os
 import socket
 import threading
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SUBSET = REPO.parent / "shared" / "data" / "cifar-10-python-subset.tar.gz"
+
+
+def _point_at_local_cifar() -> None:
+    """Set HWLIB_CIFAR10 to the course subset when it is here and nothing else was chosen."""
+    if os.environ.get("HWLIB_CIFAR10"):
+        return
+    for candidate in (os.environ.get("HWLIB_TEST_CIFAR_ARCHIVE"), str(SHARED_SUBSET)):
+        if candidate and Path(candidate).is_file():
+            os.environ["HWLIB_CIFAR10"] = candidate
+            return
+
+
+_point_at_local_cifar()
+
+
+@lru_cache(maxsize=1)
+def cifar_missing() -> str | None:
+    """Why CIFAR-10 is not available to the tests without a download, or None when it is."""
+    from hwlib.cifar import locate_cifar10
+
+    try:
+        locate_cifar10(download=False)
+    except Exception as error:  # noqa: BLE001 - the loader's message says what to do
+        return (f"CIFAR-10 is not available offline ({type(error).__name__}: {error}); set HWLIB_CIFAR10 to "
+                f"cifar-10-python.tar.gz or its extracted folder to run this test")
+    return None
+
+
+@lru_cache(maxsize=None)
+def _loads_cifar(notebook_key: str) -> bool:
+    from course.paths import NOTEBOOKS
+
+    name = NOTEBOOKS.get(notebook_key)
+    path = REPO / "notebooks" / name if name else None
+    return bool(path and path.exists() and "load_cifar10" in path.read_text(encoding="utf-8"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_cifar: the test needs CIFAR-10 (skipped with the reason without it)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests that need CIFAR-10 when it is missing: those marked ``needs_cifar`` and those
+    parametrised by a notebook key whose notebook loads it (read from the notebook, so new ones count)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        keys = [value for value in params.values() if isinstance(value, str)]
+        if item.get_closest_marker("needs_cifar") or any(_loads_cifar(key) for key in keys):
+            reason = cifar_missing()
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @dataclasses.dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 FORMGRADER_HELP = """Manually graded answers (the written questions) are graded in nbgrader's formgrader:
@@ -21,8 +20,14 @@ Scores you give there are read by `course export` (a manual score overrides the
 autograder's for that cell), so they count everywhere grades appear."""
 
 
-def _course_dir(args: argparse.Namespace) -> Path:
-    return Path(args.course_dir).resolve()
+def _course_dir(args: argparse.Namespace, *, released: bool = False) -> Path:
+    """The course directory of a command; ValueError (nothing written) when it is not one.
+
+    ``released``: the command also needs the gradebook that ``course release`` makes.
+    """
+    from course.coursedir import check_course_dir
+
+    return check_course_dir(Path(args.course_dir), released=released)
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -35,35 +40,55 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_release(args: argparse.Namespace) -> None:
     from course.release import release
 
-    path = release(_course_dir(args), run_check=not args.skip_execution_check, jobs=args.jobs,
+    course_dir = _course_dir(args)
+    if not args.skip_execution_check:
+        from course.autograde import require_data
+
+        require_data(course_dir, "the release's execution check")
+    path = release(course_dir, run_check=not args.skip_execution_check, jobs=args.jobs,
                    colab_url=args.colab_url)
-    print(f"release ready: {path} (no leaks; every release notebook runs)")
+    if args.skip_execution_check:
+        print(f"release ready: {path} (no leaks; the notebooks were NOT executed: --skip-execution-check)")
+    else:
+        print(f"release ready: {path} (no leaks; every release notebook runs)")
+    from course.autograde import stale_submissions
+
+    stale = [s for s in stale_submissions(course_dir) if "changed after grading" in s]
+    if stale:
+        print(f"warning: {len(stale)} submission(s) were graded with the earlier source notebooks or hidden "
+              f"tests; run `course autograde` to regrade them (`course export` waits for it)")
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
     from course.collect import DEFAULT_PATTERN, collect
 
     print(collect(_course_dir(args), Path(args.source), pattern=args.pattern or DEFAULT_PATTERN).summary())
+    print("next: course autograde")
 
 
 def cmd_autograde(args: argparse.Namespace) -> None:
     from course.autograde import autograde
     from course.pipeline import Limits, no_limit_if_zero
 
-    reports = autograde(_course_dir(args), jobs=args.jobs, force=args.force, students=args.student,
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs {args.jobs}: give at least 1 worker")
+    reports = autograde(_course_dir(args, released=True), jobs=args.jobs, force=args.force, students=args.student,
                         cluster=args.cluster,
                         limits=Limits(args.cell_timeout, args.notebook_timeout,
                                       submission_timeout=no_limit_if_zero(args.submission_timeout)))
+    from course.collect import student_name
+
     for report in sorted(reports, key=lambda r: r.student):
         problems = [f"{n}: {r.reason}" for n, r in report.notebooks.items() if r.status != "graded"]
-        print(f"  {report.student:<16} {report.score:g} autograded points" + (f"  ({'; '.join(problems)})" if problems else ""))
+        print(f"  {student_name(report.student):<16} {report.score:g} autograded points"
+              + (f"  ({'; '.join(problems)})" if problems else ""))
     print(FORMGRADER_HELP.format(course_dir=_course_dir(args)).splitlines()[0])
 
 
 def cmd_feedback(args: argparse.Namespace) -> None:
     from course.feedback import feedback
 
-    print(f"feedback written to {feedback(_course_dir(args))}")
+    print(f"feedback written to {feedback(_course_dir(args, released=True))}")
 
 
 def cmd_formgrader(args: argparse.Namespace) -> None:
@@ -74,8 +99,17 @@ def cmd_export(args: argparse.Namespace) -> None:
     from course.demo import format_table
     from course.export import LatePolicy, export
 
-    due = datetime.fromisoformat(args.due) if args.due else None
-    rows = export(_course_dir(args), Path(args.output), due=due, policy=LatePolicy.parse(args.late_policy))
+    from course.export import parse_due
+
+    course_dir = _course_dir(args, released=True)
+    policy = LatePolicy.parse(args.late_policy)
+    due = None
+    if args.due:
+        due, how = parse_due(args.due, args.timezone)
+        print(how)
+    elif policy.kind != "none":
+        raise ValueError(f"--late-policy {args.late_policy} needs --due (e.g. --due 2026-12-01T23:59)")
+    rows = export(course_dir, Path(args.output), due=due, policy=policy)
     print(format_table(rows))
     print(f"wrote {args.output}")
 
@@ -84,7 +118,8 @@ def cmd_gradescope_build(args: argparse.Namespace) -> None:
     from course.gradescope import build
 
     cifar = Path(args.cifar) if args.cifar else None
-    path = build(_course_dir(args), Path(args.output), cifar_archive=cifar)
+    path = build(_course_dir(args, released=True), Path(args.output), cifar_archive=cifar,
+                 without_data=args.without_data)
     print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
 
 
@@ -93,6 +128,9 @@ def cmd_gradescope_run(args: argparse.Namespace) -> None:
 
     from course.gradescope import run_local
 
+    for given, what in ((Path(args.zip), "the autograder zip"), (Path(args.submission), "the submission folder")):
+        if not given.exists():
+            raise ValueError(f"{given} does not exist: pass {what}")
     result = run_local(Path(args.zip), Path(args.submission), keep=Path(args.keep) if args.keep else None,
                        memory_mb=args.memory_mb or None)
     print(json.dumps({k: result[k] for k in ("score", "execution_time", "leaderboard") if k in result}, indent=1))
@@ -158,7 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", parents=[common], help="CSV of grades with late/timeout/error flags")
     p.add_argument("--output", default="grades.csv")
-    p.add_argument("--due", help="due date, ISO format (e.g. 2026-12-01T23:59)")
+    p.add_argument("--due", help="due date, ISO format: 2026-12-01T23:59 is read in --timezone (default: this "
+                                 "machine's local time); 2026-12-01T23:59+01:00 or ...Z is converted from its "
+                                 "offset; the output says how it was read")
+    p.add_argument("--timezone", help="IANA time zone for a --due without offset, e.g. Europe/Berlin "
+                                      "(default: local time)")
     p.add_argument("--late-policy", default="none", help="none | zero | percent:P (P%% per started day)")
     p.set_defaults(func=cmd_export)
 
@@ -167,11 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = gsub.add_parser("build", parents=[common], help="write the autograder zip")
     p.add_argument("--output", default="gradescope-autograder.zip")
     p.add_argument("--cifar", help="CIFAR-10 archive to include (default: $HWLIB_CIFAR10)")
+    p.add_argument("--without-data", action="store_true",
+                   help="build without CIFAR-10 (each container then downloads 163 MB from the official site)")
     p.set_defaults(func=cmd_gradescope_build)
     p = gsub.add_parser("run", help="run a zip locally as Gradescope would, and validate results.json")
     p.add_argument("zip")
     p.add_argument("submission", help="folder with the student's files")
-    p.add_argument("--keep", help="use this folder as the container root (reuses its virtualenv)")
+    p.add_argument("--keep", help="use this folder as the container root and keep it (reuses its virtualenv); "
+                                  "without it, the temporary root is deleted afterwards")
     p.add_argument("--memory-mb", type=int, default=768,
                    help="limit the grading run's memory like the container (default: Gradescope's 768; "
                         "0: no limit); needs root and a memory cgroup")
@@ -188,10 +233,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_now(code: int) -> None:
+    """Leave at once after Ctrl-C: run the clean-up handlers (temporary data copies), flush, and skip
+    the interpreter's slow teardown of every imported module."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # nbgrader runs `alembic` (installed next to this Python) when it makes a gradebook: find it
+    # whether or not the virtualenv is activated (`.venv/bin/course ...` works as well).
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     try:
         args.func(args)
+    except KeyboardInterrupt as interrupt:
+        message = str(interrupt) or "interrupted; nothing already saved was lost"
+        print(f"\ncourse {args.command}: {message}", file=sys.stderr)
+        if argv is None:  # the `course` command itself (not a caller passing arguments)
+            _exit_now(130)
+        return 130
     except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as error:
         print(f"course {args.command}: {error}", file=sys.stderr)
         return 1

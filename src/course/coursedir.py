@@ -44,3 +44,23 @@ def init_course_dir(root: Path, *, notebooks: Path | None = None, autograder: Pa
         shutil.copytree(autograder / "mutants", root / "autograder" / "mutants")
     shutil.copy2(autograder / "nbgrader_config.py", root / "nbgrader_config.py")
     return root
+
+
+def check_course_dir(path: Path, *, released: bool = False) -> Path:
+    """``path`` resolved, when it is a course directory made by ``course init``.
+
+    Raises ValueError (one line: what is missing and what to do) otherwise, before
+    anything is written; ``released`` also asks for the gradebook ``course release`` makes.
+    """
+    root = Path(path).resolve()
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder: pass --course-dir with your course directory "
+                         f"(made by `course init`)")
+    missing = [name for name in ("nbgrader_config.py", f"source/{ASSIGNMENT}", "autograder/tests")
+               if not (root / name).exists()]
+    if missing:
+        raise ValueError(f"{root} is not a course directory (no {', '.join(missing)}): cd into the folder made by "
+                         f"`course init NAME`, or pass --course-dir; nothing was written")
+    if released and not (root / "gradebook.db").exists():
+        raise ValueError(f"{root} has no gradebook.db yet: run `course release` first; nothing was written")
+    return root

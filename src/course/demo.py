@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from course import mutants as mutant_catalogue
-from course.autograde import autograde
+from course.autograde import autograde, require_data
 from course.coursedir import init_course_dir
 from course.collect import collect
 from course.export import export
@@ -89,6 +89,7 @@ def run_demo(directory: Path | None = None, *, jobs: int = 2, notebooks: list[st
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="course-demo-"))
     course_dir = init_course_dir(root / "course", keys=notebooks)
     print(f"[1/7] course directory: {course_dir}")
+    require_data(course_dir, "the demo")  # before anything runs: the complete message, the fix included
     zip_path = release(course_dir, jobs=jobs)
     print(f"[2/7] released; student bundle: {zip_path} (leak check and execution check passed)")
     download = make_download(course_dir, root / "lms-download.zip")
@@ -106,10 +107,14 @@ def run_demo(directory: Path | None = None, *, jobs: int = 2, notebooks: list[st
 
 
 def format_table(rows: list[dict[str, object]]) -> str:
-    """Student, total/max and flags as an aligned text table."""
-    lines = [f"{'student':<12} {'score':>14}  flags"]
+    """Student, total/max, points pending manual grading and flags as an aligned text table."""
+    lines = [f"{'student':<12} {'score':>14}  {'pending':>7}  flags"]
     for row in rows:
-        flags = [name for name in ("late", "timeout", "error") if row.get(name)]
+        flags = [name for name in ("late", "timeout", "error", "grader_problem") if row.get(name)]
         reasons = f"  ({row['reasons']})" if row.get("reasons") else ""
-        lines.append(f"{row['student']:<12} {row['total']:>6g} / {row['max']:<6g}  {', '.join(flags) or '-'}{reasons}")
+        pending = f"{row['pending_points']:g}" if row.get("pending_points") else "-"
+        lines.append(f"{row['student']:<12} {row['total']:>6g} / {row['max']:<6g}  {pending:>7}  "
+                     f"{', '.join(flags) or '-'}{reasons}")
+    if any(row.get("pending_points") for row in rows):
+        lines.append("pending: points of written answers not graded yet (course formgrader says how)")
     return "\n".join(lines)

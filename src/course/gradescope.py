@@ -32,7 +32,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from course.paths import ASSIGNMENT, NOTEBOOKS
+from course.autograde import GRADER_STATUSES as _GRADER_SIDE
+from course.paths import ASSIGNMENT
 
 REPO = Path(__file__).resolve().parents[2]
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -76,13 +77,36 @@ cd "$ROOT/source/course"
 """
 
 
-def build(course_dir: Path, target: Path, *, cifar_archive: Path | None = None) -> Path:
-    """Write the autograder zip for a released course directory."""
+def build(course_dir: Path, target: Path, *, cifar_archive: Path | None = None,
+          without_data: bool = False) -> Path:
+    """Write the autograder zip for a released course directory.
+
+    The CIFAR-10 archive (``cifar_archive``, default ``$HWLIB_CIFAR10``) goes into the zip; without
+    one, ValueError says how to give it, unless ``without_data`` (every container then downloads
+    the official 163 MB archive). The zip is written next to ``target`` and renamed into place, so
+    a failed build leaves no partial zip.
+    """
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "gradebook.db").exists():
         raise FileNotFoundError(f"{course_dir} has no gradebook.db: run `course release` first")
     cifar_archive = cifar_archive or (Path(os.environ["HWLIB_CIFAR10"]) if os.environ.get("HWLIB_CIFAR10") else None)
+    if cifar_archive is not None and not cifar_archive.is_file():
+        raise ValueError(f"the CIFAR-10 archive {cifar_archive} (--cifar or $HWLIB_CIFAR10) is not a file: give the "
+                         f"cifar-10-python.tar.gz to include")
+    if cifar_archive is None and not without_data:
+        raise ValueError("no CIFAR-10 archive to put in the zip: pass --cifar /path/to/cifar-10-python.tar.gz "
+                         "(or set HWLIB_CIFAR10), or --without-data to let every container download 163 MB")
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        _write_zip(course_dir, partial, cifar_archive)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _write_zip(course_dir: Path, target: Path, cifar_archive: Path | None) -> None:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)
@@ -101,13 +125,12 @@ def build(course_dir: Path, target: Path, *, cifar_archive: Path | None = None) 
             for path in sorted(folder.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:
                     archive.write(path, f"course/{path.relative_to(course_dir)}")
-        if cifar_archive is not None and cifar_archive.is_file():
+        if cifar_archive is not None:
             archive.write(cifar_archive, "data/cifar-10-python.tar.gz")
         from course.kernel_data import _mnist_files
 
         for path in _mnist_files():  # $HWLIB_MNIST or the cache: the kernels of notebook 7 read them
             archive.write(path, f"data/mnist/{path.name}")
-    return target
 
 
 def _gradebook_only_assignment(database: Path) -> None:
@@ -131,16 +154,24 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    placed = []
+    placed: list[str] = []
+    ignored: list[str] = []
     # An exact file name wins over a copy ("02_layers (1).ipynb"), whatever the sort order.
     files = [p for p in Path(submission).rglob("*") if p.is_file()]
     for path in sorted(files, key=lambda p: (notebook_of(p.name) != p.name, len(p.parts), str(p))):
         name = notebook_of(path.name)
+        shown = path.relative_to(submission).as_posix()
         if name and not (target / name).exists():
             shutil.copy2(path, target / name)
             placed.append(name)
+            if name != path.name:
+                ignored.append(f"{shown} (graded as {name})")
         elif path.suffix == ".npz" and not (target / path.name).exists():
             shutil.copy2(path, target / path.name)
+        elif name:
+            ignored.append(f"{shown} (another copy of {name}; the one named exactly {name} was graded)")
+        else:
+            ignored.append(shown)
     try:
         # One notebook at a time, in this process, unless $COURSE_JOBS asks for workers: the
         # container's memory (768 MB by default) holds one grader and one kernel, not more.
@@ -152,7 +183,7 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
             limits = dataclasses.replace(limits, deadline=started + limits.submission_timeout)
         reports = autograde(course_dir, jobs=jobs, force=True, students=[student], progress=False,
                             limits=limits, in_process=jobs == 1)
-        result = results_json(course_dir, student, reports[0] if reports else None, placed)
+        result = results_json(course_dir, student, reports[0] if reports else None, placed, ignored)
     except Exception as error:  # the container must always leave a results file
         result = {"score": 0.0, "output": f"The autograder failed: {type(error).__name__}: {error}", "tests": []}
     result["execution_time"] = round(time.monotonic() - started, 1)
@@ -161,40 +192,79 @@ def grade(course_dir: Path, submission: Path, results: Path, *, student: str = "
     return result
 
 
-def results_json(course_dir: Path, student: str, report: Any, placed: list[str]) -> dict[str, Any]:
-    """Gradescope's results.json: one test per autograded question, plus the leaderboard."""
+#: What the public test cells print about hidden tests, which have run by the time results.json is written.
+_PUBLIC_ONLY = " Hidden tests run when your notebook is graded."
+
+
+def _test_output(text: str, score: float, maximum: float, status: Any) -> str:
+    """A test's output, worded for a graded notebook."""
+    text = text.replace(_PUBLIC_ONLY, "").strip()
+    if status is not None and status.status != "graded":
+        text = f"{status.reason}\n{text}".strip()
+    verdict = f"passed: {score:g}/{maximum:g} points" if score >= maximum else f"{score:g}/{maximum:g} points"
+    return f"{verdict}\n{text}".strip()
+
+
+def results_json(course_dir: Path, student: str, report: Any, placed: list[str],
+                 ignored: list[str] | None = None) -> dict[str, Any]:
+    """Gradescope's results.json: one test per autograded question of every course notebook
+    (submitted or not, so the maximum is the same for everyone), plus the leaderboard.
+
+    Written answers are graded by hand later: the output names them and their points.
+    Outputs are plain text (``output_format: text``), so nothing a student printed renders as HTML.
+    """
     import nbformat
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     tests = []
+    written: list[str] = []
+    written_points = 0.0
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(ASSIGNMENT, student)
-        for notebook in sorted(submission.notebooks, key=lambda n: n.name):
+        assignment = gradebook.find_assignment(ASSIGNMENT)
+        for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
+            manual = {cell.name for cell in notebook.solution_cells}
             outputs = _cell_outputs(course_dir / "autograded" / student / ASSIGNMENT / f"{notebook.name}.ipynb",
                                     nbformat)
             status = report.notebooks.get(notebook.name) if report else None
-            for grade_ in notebook.grades:
-                if grade_.auto_score is None:  # written answers: graded by hand
+            for cell in notebook.grade_cells:  # in notebook order
+                if cell.name in manual:  # written answers: graded by hand
+                    written.append(f"{notebook.name}: {cell.name} ({cell.max_score:g})")
+                    written_points += cell.max_score
                     continue
-                text = outputs.get(grade_.name, "")
-                if status is not None and status.status != "graded":
-                    text = f"{status.reason}\n{text}".strip()
+                try:
+                    score = float(gradebook.find_grade(cell.name, notebook.name, ASSIGNMENT, student).auto_score or 0)
+                except MissingEntry:
+                    score = 0.0
                 tests.append({
-                    "name": f"{notebook.name}: {grade_.name}",
-                    "score": float(grade_.auto_score),
-                    "max_score": float(grade_.max_score),
-                    "output": text[:8000],
+                    "name": f"{notebook.name}: {cell.name}",
+                    "score": score,
+                    "max_score": float(cell.max_score),
+                    "output": _test_output(outputs.get(cell.name, ""), score, cell.max_score, status)[:8000],
                     "visibility": "visible",
                 })
-    missing = sorted(set(NOTEBOOKS.values()) - set(placed))
-    output = "Notebooks graded: " + ", ".join(sorted(placed))
+    expected = [f"{n.name}.ipynb" for n in sorted(assignment.notebooks, key=lambda n: n.name)]
+    missing = [name for name in expected if name not in placed]
+    lines = ["Notebooks graded: " + (", ".join(sorted(placed)) or "none")]
     if missing:
-        output += "\nNot found in the submission (scored 0): " + ", ".join(missing)
-    result: dict[str, Any] = {"score": round(sum(t["score"] for t in tests), 4), "output": output,
+        lines.append("Not found in the submission (scored 0): " + ", ".join(missing))
+    if ignored:
+        lines.append("Files not graded: " + "; ".join(ignored))
+    if missing or ignored:
+        lines.append("Expected file names: " + ", ".join(expected))
+    if written:
+        lines.append(f"Written answers ({written_points:g} points) are graded by hand later by the course staff "
+                     f"and are not part of this score: " + ", ".join(written))
+    if report is not None:
+        lines += [f"{name}: {n.reason}" for name, n in report.notebooks.items() if n.status in _GRADER_SIDE]
+    result: dict[str, Any] = {"score": round(sum(t["score"] for t in tests), 4), "output": "\n".join(lines),
+                              "output_format": "text", "test_output_format": "text",
                               "tests": tests, "visibility": "visible"}
     accuracy = leaderboard_accuracy(course_dir / "autograded" / student / ASSIGNMENT / "best_model.npz")
     if accuracy is not None:
         result["leaderboard"] = [{"name": "Test accuracy", "value": round(accuracy, 4), "order": "desc"}]
+    else:
+        result["output"] += ("\nNo leaderboard entry: submit best_model.npz (written by notebook 04) to get "
+                             "your model's test accuracy on the leaderboard")
     return result
 
 
@@ -283,14 +353,32 @@ def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None,
     ``run_autograder`` grades a copy of ``submission``, limited to ``memory_mb`` like the
     container (where a memory cgroup can be made: root on Linux; None: no limit). Returns
     results.json, after checking it against the specification (ValueError lists problems).
+    The temporary root (about 540 MB: a virtualenv and the data) is deleted afterwards;
+    ``keep`` names a folder to use and keep instead (its virtualenv is reused next time).
     """
     from course.memory_cgroup import memory_cgroup
 
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="gradescope-"))
+    try:
+        return _run_in(root, zip_path, submission, memory_mb, memory_cgroup)
+    finally:
+        if keep:
+            print(f"container root kept in {root} (results in {root / 'results'}; delete it when done)")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            print(f"removed the temporary container root {root} (pass --keep FOLDER to keep it)")
+
+
+def _run_in(root: Path, zip_path: Path, submission: Path, memory_mb: int | None, memory_cgroup: Any) -> dict[str, Any]:
+    """:func:`run_local` inside the container root ``root``."""
     source = root / "source"
     source.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(source)
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{zip_path} is not a readable autograder zip ({error}): build it again with "
+                         f"`course gradescope build`") from None
     shutil.copy2(source / "run_autograder", root / "run_autograder")
     if (root / "submission").exists():
         shutil.rmtree(root / "submission")

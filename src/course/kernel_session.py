@@ -44,6 +44,25 @@ from course.sandbox import Sandbox
 #: Largest output kept per cell (characters of text); the rest is dropped with a note.
 MAX_CELL_OUTPUT = 20_000
 
+#: Largest total of base64 image data (PNG, JPEG) kept per cell; counted apart from the text.
+MAX_CELL_IMAGES = 4_000_000
+
+_IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+def _image_size(content: dict) -> int:
+    data = content.get("data") if isinstance(content, dict) else None
+    return sum(len(str(data.get(key, ""))) for key in _IMAGE_TYPES) if isinstance(data, dict) else 0
+
+
+def _text_size(content: dict) -> int:
+    """Characters of an output message's content, image data left out."""
+    data = content.get("data") if isinstance(content, dict) else None
+    if not isinstance(data, dict):
+        return len(str(content))
+    return len(str({**content, "data": {k: v for k, v in data.items() if k not in _IMAGE_TYPES}}))
+
+
 #: What reading a garbled kernel message raises (jupyter_client's Session: "Invalid Signature",
 #: "Duplicate Signature", broken frames; zmq errors on a socket used by several processes).
 GARBLED_MESSAGES: tuple[type[BaseException], ...] = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError,
@@ -189,7 +208,12 @@ class GradingClient(NotebookClient):
             content["traceback"] = [str(line)[:2000] for line in content.get("traceback", [])[-30:]]
             return super().output(outs, msg, display_id, cell_index)
         sizes = self.__dict__.setdefault("_sizes", {})
-        size = len(str(msg.get("content", "")))
+        size = _text_size(msg.get("content", {}))
+        images = self.__dict__.setdefault("_image_sizes", {})
+        image_size = images.get(cell_index, 0) + _image_size(msg.get("content", {}))
+        images[cell_index] = image_size
+        if image_size > MAX_CELL_IMAGES:  # images count apart: a drawn graph is kept, a flood of them is not
+            return None
         used = sizes.get(cell_index, 0)
         sizes[cell_index] = used + size
         if used + size > MAX_CELL_OUTPUT:

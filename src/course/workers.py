@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Callable, Mapping
 
@@ -20,6 +21,9 @@ SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM
 
 def _set_environment(changes: dict[str, str]) -> None:
     os.environ.update(changes)
+    # Ctrl-C in a terminal reaches every worker: an idle one ignores it (no traceback); a grading job
+    # turns it back on while it runs (course.autograde._job) so its kernel and sandbox are cleaned up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class InlineExecutor(Executor):
