@@ -118,6 +118,9 @@ def setup(tmp_path_factory):
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the DOM
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))  # no "official Jupyter news?" toast over the screenshots
     env = {k: v for k, v in os.environ.items() if k not in {"HWLIB_HEADLESS", "HWLIB_AUTOGRADE",
                                                              "NBGRADER_EXECUTION", "MPLBACKEND"}}
     config = root / "student-config"  # as a student's environment: no nbgrader (it is not in their requirements)
@@ -143,13 +146,24 @@ def setup(tmp_path_factory):
     print(f"\nbrowser test: {time.time() - started:.0f} s; screenshots in {SCREENSHOTS}")
 
 
+def js(page: Page, script: str, arg=None, seconds: float = 30, what: str = "a page script"):
+    """``page.evaluate`` that cannot hang: a promise that never settles (a dialog, a stuck command) fails after ``seconds``."""
+    wrapped = ("async ([arg, ms, what]) => { const run = " + script + ";"
+               " return await Promise.race([Promise.resolve().then(() => run(arg)),"
+               " new Promise((_, fail) => setTimeout(() => fail(new Error(what + ' did not finish within ' + ms / 1000 + ' s')), ms))]); }")
+    return page.evaluate(wrapped, [arg, int(seconds * 1000), what])
+
+
 def open_notebook(context, server: Server, path: str, ui: str = "lab") -> Page:
     page = context.new_page()
+    page.set_default_timeout(60_000)  # every locator action and wait fails after a minute at most
     page.console_messages = []
     page.on("console", lambda message: page.console_messages.append(message.text))
+    page.forbidden = []  # URLs answered with HTTP 403
+    page.on("response", lambda response: response.status == 403 and page.forbidden.append(response.url))
     url = f"{server.base}/{'lab/tree' if ui == 'lab' else 'notebooks'}/{path}?token={TOKEN}"
     page.goto(url)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=120_000)
     # the kernel is ready when the toolbar's execution indicator says idle
     page.wait_for_function("""() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'
         || window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'""",
@@ -166,25 +180,39 @@ def run_all(page: Page, timeout: float = 420) -> float:
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click(timeout=10_000)
     except Exception:  # a busy machine can keep the menu bar "unstable" for Playwright: the same command directly
         page.keyboard.press("Escape")
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        js(page, "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }", what="Run All")
     # done when every code cell shows an execution count; stopped when nothing runs and some never ran
     prompts = "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
     idle_since = None
     while time.time() - started < timeout:
-        shown = page.evaluate(prompts)
+        shown = js(page, prompts, what="reading the execution counts")
         running = any("*" in p for p in shown)
         if shown and all(re.search(r"\[\d+\]", p) for p in shown):
             break
         idle_since = None if running else (idle_since or time.time())
         if idle_since and time.time() - idle_since > 60:
-            raise AssertionError(f"Run All stopped: {sum(not re.search(r'[0-9]', p) for p in shown)} cells never ran")
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            first = errors.first.inner_text(timeout=5_000)[-1500:] if errors.count() else "no error output shown"
+            raise AssertionError(f"Run All stopped: {sum(not re.search(r'[0-9]', p) for p in shown)} cells never ran; "
+                                 f"first error output: {first}")
         time.sleep(1.0)
     else:
         raise AssertionError(f"Run All did not finish within {timeout} s")
     time.sleep(1.0)  # last outputs and widget views
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")  # File ▸ Save
-    time.sleep(2.0)
+    save(page)
     return time.time() - started
+
+
+def save(page: Page) -> None:
+    """File ▸ Save, and wait until the notebook is saved (a dialog in the way fails with its text)."""
+    js(page, "() => { window.jupyterapp.commands.execute('docmanager:save'); }", what="File > Save")
+    try:
+        page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.context?.model?.dirty === false",
+                               timeout=30_000)
+    except Exception as error:
+        dialog = page.locator(".jp-Dialog")
+        shown = dialog.first.inner_text(timeout=5_000) if dialog.count() else "no dialog"
+        raise AssertionError(f"the notebook was not saved within 30 s ({shown!r})") from error
 
 
 def saved(path: Path) -> nbformat.NotebookNode:
@@ -269,13 +297,15 @@ def move_a_slider_and_see_the_graph_change(page: Page) -> None:
     explorer.screenshot(path=str(SCREENSHOTS / "lab-01-explorer-after-slider.png"))
 
 
-@NOT_VERIFIED
 def test_fresh_release_runs_all_with_friendly_messages(setup):
     name = "01_computational_graphs.ipynb"
     page = open_notebook(setup["context"], setup["live"], f"release/backprop/{name}")
     seconds = run_all(page)
     body = page.inner_text(".jp-Notebook")
     check_page(page, "release-01")
+    first_error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
+    first_error.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "release-01-first-unanswered.png"))
     page.close()
     assert "Q2.1 `build_sigmoid_neuron_graph` is not answered yet — write it in this cell" in body
     notebook = saved(setup["release"] / name)
@@ -287,7 +317,6 @@ def test_fresh_release_runs_all_with_friendly_messages(setup):
     print(f"release {name}: Run All {seconds:.0f} s through {len(code)} code cells, {len(errors)} friendly errors")
 
 
-@NOT_VERIFIED
 def test_notebook7_runs_a_notebook_with_widgets(setup):
     name = "03_affine_fitting.ipynb"
     copy = setup["work"] / "nb7_03_affine_fitting.ipynb"
@@ -295,8 +324,10 @@ def test_notebook7_runs_a_notebook_with_widgets(setup):
     page = open_notebook(setup["context"], setup["live"], copy.name, ui="notebook")
     run_all(page)
     check_page(page, "notebook7-03")
-    assert page.locator(".widget-slider").count() >= 1
-    forbidden = [m for m in page.console_messages if "403" in m]
+    assert page.locator(".widget-slider").count() >= 1, "Notebook 7: no live slider"
+    page.locator(".widget-slider").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "notebook7-03-widgets.png"))
+    forbidden = page.forbidden
     page.close()
     check_reference_notebook(copy)
     assert not forbidden, forbidden
