@@ -1,6 +1,6 @@
 """Real-browser test: JupyterLab (and Notebook 7 once) on 127.0.0.1, driven by Debian's chromium through Playwright.
 
-Runs every reference notebook with Run All and checks what a student sees: no error
+Runs the reference notebooks with Run All (02 and 04 only with COURSE_BROWSER_FULL=1, see OPT_IN) and checks what a student sees: no error
 outputs, a ✓ on every public check, live ipywidgets, a slider that redraws the graph,
 no drawn graph wider than the output area; then a fresh release, whose Run All must
 go through every cell with "Qn.m `name` is not answered yet" messages.
@@ -8,6 +8,7 @@ go through every cell with "Qn.m `name` is not answered yet" messages.
 Notebooks 04 and 06 run in a second server with HWLIB_AUTOGRADE=1 (the autograding
 budget), so the suite stays within a few minutes; they have no widgets.
 Screenshots: ``build/browser-screenshots/`` (printed at the end).
+Every browser wait has a timeout and fails with a message (page scripts included, see ``js``).
 Skipped, with the reason, only where chromium or playwright cannot be installed;
 under CI as root it fails instead (``.ci/run`` installs both).
 """
@@ -37,10 +38,19 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INTERACTIVE = ["01_computational_graphs.ipynb", "02_layers.ipynb", "03_affine_fitting.ipynb", "05_convolution.ipynb"]
 BUDGETED = ["04_neural_networks.ipynb", "06_class_visualization.ipynb"]
 TOKEN = "browser-test"
-#: Verified so far: notebook 01 in JupyterLab (Run All, ✓, live widgets, slider redraw, graph widths).
-#: COURSE_BROWSER_FULL=1 adds the other notebooks, the fresh release and Notebook 7 (not yet seen passing here).
+#: On by default: 01, 03, 05 (live), 06 (autograding budget), the fresh release and Notebook 7
+#: (about 4.5 minutes on a loaded 2-core machine). COURSE_BROWSER_FULL=1 adds the notebooks below.
 FULL = bool(os.environ.get("COURSE_BROWSER_FULL"))
-NOT_VERIFIED = pytest.mark.skipif(not FULL, reason="not yet verified to pass; run with COURSE_BROWSER_FULL=1")
+OPT_IN = {
+    "02_layers.ipynb": "opt-in (COURSE_BROWSER_FULL=1): passed once, but once Run All stopped with 35 cells unrun "
+                       "(cause not found; the failure now prints the first error output)",
+    "04_neural_networks.ipynb": "opt-in (COURSE_BROWSER_FULL=1): over 2 minutes even with the autograding budget, "
+                                "which would push the suite past ~5 minutes",
+}
+
+
+def _param(name: str):
+    return pytest.param(name, marks=pytest.mark.skipif(name in OPT_IN and not FULL, reason=OPT_IN.get(name, "")))
 
 
 def _missing_browser() -> str:
@@ -184,11 +194,17 @@ def run_all(page: Page, timeout: float = 420) -> float:
     # done when every code cell shows an execution count; stopped when nothing runs and some never ran
     prompts = "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
     idle_since = None
+    retried = False
     while time.time() - started < timeout:
         shown = js(page, prompts, what="reading the execution counts")
         running = any("*" in p for p in shown)
         if shown and all(re.search(r"\[\d+\]", p) for p in shown):
             break
+        if not retried and not running and not any(re.search(r"\d", p) for p in shown) and time.time() - started > 15:
+            # a loaded machine can swallow the menu click: nothing started, so the same command directly, once
+            retried = True
+            js(page, "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }", what="Run All")
+            idle_since = None
         idle_since = None if running else (idle_since or time.time())
         if idle_since and time.time() - idle_since > 60:
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
@@ -264,8 +280,7 @@ def check_reference_notebook(path: Path) -> None:
             assert "✓" in output_text(cell), f"{path.name} cell {index} ({grading.get('grade_id')}): no ✓"
 
 
-@pytest.mark.parametrize("name", [n if n == INTERACTIVE[0] else pytest.param(n, marks=NOT_VERIFIED)
-                                  for n in INTERACTIVE + BUDGETED])
+@pytest.mark.parametrize("name", [_param(n) for n in INTERACTIVE + BUDGETED])
 def test_reference_notebook_runs_all_in_jupyterlab(setup, name):
     server = setup["budgeted"] if name in BUDGETED else setup["live"]
     page = open_notebook(setup["context"], server, name)
@@ -327,7 +342,11 @@ def test_notebook7_runs_a_notebook_with_widgets(setup):
     assert page.locator(".widget-slider").count() >= 1, "Notebook 7: no live slider"
     page.locator(".widget-slider").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "notebook7-03-widgets.png"))
-    forbidden = page.forbidden
+    # Notebook 7.6 answers some of its own web fonts (/static/notebook/*.woff, fetched by its CSS) with 403;
+    # the page falls back to system fonts and nothing else is affected. Any other 403 (API, kernel, widgets) fails.
+    forbidden = [url for url in page.forbidden if not re.search(r"/static/notebook/[\w.]+\.woff2?$", url)]
+    if page.forbidden:
+        print(f"Notebook 7: {len(page.forbidden) - len(forbidden)} web fonts answered 403 (tolerated, see comment)")
     page.close()
     check_reference_notebook(copy)
     assert not forbidden, forbidden
