@@ -1,6 +1,6 @@
 """Real-browser test: JupyterLab (and Notebook 7 once) on 127.0.0.1, driven by Debian's chromium through Playwright.
 
-Runs every reference notebook with Run All and checks what a student sees: no error
+Runs the reference notebooks with Run All (02, 04 and 06 only with COURSE_BROWSER_FULL=1, see OPT_IN) and checks what a student sees: no error
 outputs, a ✓ on every public check, live ipywidgets, a slider that redraws the graph,
 no drawn graph wider than the output area; then a fresh release, whose Run All must
 go through every cell with "Qn.m `name` is not answered yet" messages.
@@ -8,6 +8,7 @@ go through every cell with "Qn.m `name` is not answered yet" messages.
 Notebooks 04 and 06 run in a second server with HWLIB_AUTOGRADE=1 (the autograding
 budget), so the suite stays within a few minutes; they have no widgets.
 Screenshots: ``build/browser-screenshots/`` (printed at the end).
+Every browser wait has a timeout and fails with a message (page scripts included, see ``js``).
 Skipped, with the reason, only where chromium or playwright cannot be installed;
 under CI as root it fails instead (``.ci/run`` installs both).
 """
@@ -37,10 +38,21 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INTERACTIVE = ["01_computational_graphs.ipynb", "02_layers.ipynb", "03_affine_fitting.ipynb", "05_convolution.ipynb"]
 BUDGETED = ["04_neural_networks.ipynb", "06_class_visualization.ipynb"]
 TOKEN = "browser-test"
-#: Verified so far: notebook 01 in JupyterLab (Run All, ✓, live widgets, slider redraw, graph widths).
-#: COURSE_BROWSER_FULL=1 adds the other notebooks, the fresh release and Notebook 7 (not yet seen passing here).
+#: On by default: 01, 03, 05 (live), the fresh release and Notebook 7 (about 4.5 minutes on a loaded 2-core machine). COURSE_BROWSER_FULL=1 adds the notebooks below.
 FULL = bool(os.environ.get("COURSE_BROWSER_FULL"))
-NOT_VERIFIED = pytest.mark.skipif(not FULL, reason="not yet verified to pass; run with COURSE_BROWSER_FULL=1")
+OPT_IN = {
+    "02_layers.ipynb": "opt-in (COURSE_BROWSER_FULL=1): passed once, but once Run All stopped with 35 cells unrun "
+                       "(cause not found; the failure now prints the first error output)",
+    "04_neural_networks.ipynb": "opt-in (COURSE_BROWSER_FULL=1): over 2 minutes even with the autograding budget, "
+                                "which would push the suite past ~5 minutes",
+    "06_class_visualization.ipynb": "opt-in (COURSE_BROWSER_FULL=1): Run All in 26 s on a quieter machine, but twice "
+                                    "under load (load average 7-10) it stopped with cells unrun and no error output "
+                                    "(cause not found)",
+}
+
+
+def _param(name: str):
+    return pytest.param(name, marks=pytest.mark.skipif(name in OPT_IN and not FULL, reason=OPT_IN.get(name, "")))
 
 
 def _missing_browser() -> str:
@@ -118,6 +130,9 @@ def setup(tmp_path_factory):
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the DOM
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))  # no "official Jupyter news?" toast over the screenshots
     env = {k: v for k, v in os.environ.items() if k not in {"HWLIB_HEADLESS", "HWLIB_AUTOGRADE",
                                                              "NBGRADER_EXECUTION", "MPLBACKEND"}}
     config = root / "student-config"  # as a student's environment: no nbgrader (it is not in their requirements)
@@ -143,13 +158,24 @@ def setup(tmp_path_factory):
     print(f"\nbrowser test: {time.time() - started:.0f} s; screenshots in {SCREENSHOTS}")
 
 
+def js(page: Page, script: str, arg=None, seconds: float = 30, what: str = "a page script"):
+    """``page.evaluate`` that cannot hang: a promise that never settles (a dialog, a stuck command) fails after ``seconds``."""
+    wrapped = ("async ([arg, ms, what]) => { const run = " + script + ";"
+               " return await Promise.race([Promise.resolve().then(() => run(arg)),"
+               " new Promise((_, fail) => setTimeout(() => fail(new Error(what + ' did not finish within ' + ms / 1000 + ' s')), ms))]); }")
+    return page.evaluate(wrapped, [arg, int(seconds * 1000), what])
+
+
 def open_notebook(context, server: Server, path: str, ui: str = "lab") -> Page:
     page = context.new_page()
+    page.set_default_timeout(60_000)  # every locator action and wait fails after a minute at most
     page.console_messages = []
     page.on("console", lambda message: page.console_messages.append(message.text))
+    page.forbidden = []  # URLs answered with HTTP 403
+    page.on("response", lambda response: response.status == 403 and page.forbidden.append(response.url))
     url = f"{server.base}/{'lab/tree' if ui == 'lab' else 'notebooks'}/{path}?token={TOKEN}"
     page.goto(url)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=120_000)
     # the kernel is ready when the toolbar's execution indicator says idle
     page.wait_for_function("""() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'
         || window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'""",
@@ -166,25 +192,45 @@ def run_all(page: Page, timeout: float = 420) -> float:
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click(timeout=10_000)
     except Exception:  # a busy machine can keep the menu bar "unstable" for Playwright: the same command directly
         page.keyboard.press("Escape")
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        js(page, "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }", what="Run All")
     # done when every code cell shows an execution count; stopped when nothing runs and some never ran
     prompts = "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
     idle_since = None
+    retried = False
     while time.time() - started < timeout:
-        shown = page.evaluate(prompts)
+        shown = js(page, prompts, what="reading the execution counts")
         running = any("*" in p for p in shown)
         if shown and all(re.search(r"\[\d+\]", p) for p in shown):
             break
+        if not retried and not running and not any(re.search(r"\d", p) for p in shown) and time.time() - started > 15:
+            # a loaded machine can swallow the menu click: nothing started, so the same command directly, once
+            retried = True
+            js(page, "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }", what="Run All")
+            idle_since = None
         idle_since = None if running else (idle_since or time.time())
         if idle_since and time.time() - idle_since > 60:
-            raise AssertionError(f"Run All stopped: {sum(not re.search(r'[0-9]', p) for p in shown)} cells never ran")
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            first = errors.first.inner_text(timeout=5_000)[-1500:] if errors.count() else "no error output shown"
+            raise AssertionError(f"Run All stopped: {sum(not re.search(r'[0-9]', p) for p in shown)} cells never ran; "
+                                 f"first error output: {first}")
         time.sleep(1.0)
     else:
         raise AssertionError(f"Run All did not finish within {timeout} s")
     time.sleep(1.0)  # last outputs and widget views
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")  # File ▸ Save
-    time.sleep(2.0)
+    save(page)
     return time.time() - started
+
+
+def save(page: Page) -> None:
+    """File ▸ Save, and wait until the notebook is saved (a dialog in the way fails with its text)."""
+    js(page, "() => { window.jupyterapp.commands.execute('docmanager:save'); }", what="File > Save")
+    try:
+        page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.context?.model?.dirty === false",
+                               timeout=30_000)
+    except Exception as error:
+        dialog = page.locator(".jp-Dialog")
+        shown = dialog.first.inner_text(timeout=5_000) if dialog.count() else "no dialog"
+        raise AssertionError(f"the notebook was not saved within 30 s ({shown!r})") from error
 
 
 def saved(path: Path) -> nbformat.NotebookNode:
@@ -236,8 +282,7 @@ def check_reference_notebook(path: Path) -> None:
             assert "✓" in output_text(cell), f"{path.name} cell {index} ({grading.get('grade_id')}): no ✓"
 
 
-@pytest.mark.parametrize("name", [n if n == INTERACTIVE[0] else pytest.param(n, marks=NOT_VERIFIED)
-                                  for n in INTERACTIVE + BUDGETED])
+@pytest.mark.parametrize("name", [_param(n) for n in INTERACTIVE + BUDGETED])
 def test_reference_notebook_runs_all_in_jupyterlab(setup, name):
     server = setup["budgeted"] if name in BUDGETED else setup["live"]
     page = open_notebook(setup["context"], server, name)
@@ -269,13 +314,15 @@ def move_a_slider_and_see_the_graph_change(page: Page) -> None:
     explorer.screenshot(path=str(SCREENSHOTS / "lab-01-explorer-after-slider.png"))
 
 
-@NOT_VERIFIED
 def test_fresh_release_runs_all_with_friendly_messages(setup):
     name = "01_computational_graphs.ipynb"
     page = open_notebook(setup["context"], setup["live"], f"release/backprop/{name}")
     seconds = run_all(page)
     body = page.inner_text(".jp-Notebook")
     check_page(page, "release-01")
+    first_error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
+    first_error.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "release-01-first-unanswered.png"))
     page.close()
     assert "Q2.1 `build_sigmoid_neuron_graph` is not answered yet — write it in this cell" in body
     notebook = saved(setup["release"] / name)
@@ -287,7 +334,6 @@ def test_fresh_release_runs_all_with_friendly_messages(setup):
     print(f"release {name}: Run All {seconds:.0f} s through {len(code)} code cells, {len(errors)} friendly errors")
 
 
-@NOT_VERIFIED
 def test_notebook7_runs_a_notebook_with_widgets(setup):
     name = "03_affine_fitting.ipynb"
     copy = setup["work"] / "nb7_03_affine_fitting.ipynb"
@@ -295,8 +341,14 @@ def test_notebook7_runs_a_notebook_with_widgets(setup):
     page = open_notebook(setup["context"], setup["live"], copy.name, ui="notebook")
     run_all(page)
     check_page(page, "notebook7-03")
-    assert page.locator(".widget-slider").count() >= 1
-    forbidden = [m for m in page.console_messages if "403" in m]
+    assert page.locator(".widget-slider").count() >= 1, "Notebook 7: no live slider"
+    page.locator(".widget-slider").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "notebook7-03-widgets.png"))
+    # Notebook 7.6 answers some of its own web fonts (/static/notebook/*.woff, fetched by its CSS) with 403;
+    # the page falls back to system fonts and nothing else is affected. Any other 403 (API, kernel, widgets) fails.
+    forbidden = [url for url in page.forbidden if not re.search(r"/static/notebook/[\w.]+\.woff2?$", url)]
+    if page.forbidden:
+        print(f"Notebook 7: {len(page.forbidden) - len(forbidden)} web fonts answered 403 (tolerated, see comment)")
     page.close()
     check_reference_notebook(copy)
     assert not forbidden, forbidden
