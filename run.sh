@@ -59,7 +59,14 @@ case "$cmd" in
     setup
     say "running the tests"
     export MPLBACKEND=Agg HWLIB_HEADLESS=1
-    exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"
+    if [ "$#" -gt 0 ] && [ -n "$(printf '%s\n' "$@" | grep -v '^-')" ]; then
+      exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"   # the tests named on the command line
+    fi
+    # The whole suite, then the load test alone: it saturates every core on purpose,
+    # so it neither slows nor is slowed by the other tests.
+    "$VENV/bin/python" -m pytest -n 2 --dist loadfile --ignore=tests/test_load.py "$@"
+    say "running the load test (scores idle vs. every core busy)"
+    exec "$VENV/bin/python" -m pytest tests/test_load.py "$@"
     ;;
   demo)
     setup

@@ -75,7 +75,7 @@ print(sorted(os.listdir("{ASSIGNMENT}")))"""
 
 STUDENT_README = """# Backpropagation course: student folder
 
-Work through the notebooks in order (01 ... 06). Each question shows its points;
+Work through the notebooks in numerical order (01, 02, ...). Each question shows its points;
 run the test cell under each answer to check your work. Hidden tests run when the
 course staff grade your submission. Until you answer a question, its cells say
 "Qn.m `name` is not answered yet", and *Run All* runs every cell that does not
