@@ -95,6 +95,7 @@ def course(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="open (issue 14): the worker was not killed mid-notebook in CI (timing): the test proved nothing")
 def test_a_cluster_with_a_worker_killed_mid_notebook_grades_like_a_local_run(course, tmp_path):
     from distributed import LocalCluster
 

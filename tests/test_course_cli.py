@@ -58,7 +58,7 @@ def test_demo_grades_make_sense(demo):
     assert rows["reference"]["error"] == "False"
     # written answers nobody graded yet are pending, never 0
     assert rows["reference"]["02_layers:vanishing_written"] == "pending"
-    assert float(rows["reference"]["pending_points"]) == 9
+    assert float(rows["reference"]["pending_points"]) == 30  # notebooks 2 (24) and 3 (6)
     assert rows["broken"]["02_layers:vanishing_written"] != "pending"  # an invalid notebook has no answer
     # one maximum per notebook, whatever its status
     broken = json.loads((demo / "autograded" / "broken" / ASSIGNMENT / "grading_report.json").read_text())
@@ -126,7 +126,7 @@ def test_gradescope_results_have_one_maximum_and_say_what_was_ignored(demo):
     assert full["score"] == maximum and empty["score"] == 0
     assert "Files not graded: layers_final.ipynb" in empty["output"]
     assert "Expected file names: 02_layers.ipynb, 03_affine_fitting.ipynb" in empty["output"]
-    assert "Written answers (9 points) are graded by hand later" in full["output"]
+    assert "Written answers (30 points) are graded by hand later" in full["output"]
     assert full["output_format"] == "text"
     assert all("Hidden tests run when" not in t["output"] for t in full["tests"])
     assert all(t["output"].startswith("passed") for t in full["tests"])
