@@ -168,7 +168,7 @@ def test_limits_are_capped_per_notebook_and_scaled_by_the_machine_speed(monkeypa
         limits = Limits(cell_timeout=120, notebook_timeout=600, case_timeout=20).for_notebook("02_layers")
     finally:
         calibration.speed_factor.cache_clear()
-    assert (limits.cell_timeout, limits.notebook_timeout, limits.case_timeout) == (25, 150, 50.0)
+    assert (limits.cell_timeout, limits.notebook_timeout, limits.case_timeout) == (25, 375, 50.0)
     assert Limits(cell_timeout=5).for_notebook("02_layers").cell_timeout <= 5 * calibration.speed_factor() + 1
 
 
