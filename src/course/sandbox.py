@@ -150,11 +150,12 @@ def _live_processes_of(uid: int) -> list[int]:
     return found
 
 
-def kill_user_processes(uid: int, attempts: int = 50) -> int:
-    """SIGKILL every process owned by ``uid`` (repeatedly, in case one was forking). Returns how many."""
+def kill_user_processes(uid: int, attempts: int = 50, keep: int | None = None) -> int:
+    """SIGKILL every process owned by ``uid`` but ``keep`` (repeatedly, in case one was forking).
+    Returns how many."""
     killed = 0
     for _ in range(attempts):
-        found = _live_processes_of(uid)
+        found = [pid for pid in _live_processes_of(uid) if pid != keep]
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -245,19 +246,7 @@ class Sandbox:
         left running (a fork bomb's children share the kernel's sockets). Returns how many."""
         if self.uid is None or keep is None:
             return 0
-        killed = 0
-        for _ in range(50):
-            found = [pid for pid in _live_processes_of(self.uid) if pid != keep]
-            for pid in found:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            killed += len(found)
-            if not found:
-                break
-            time.sleep(0.01)
-        return killed
+        return kill_user_processes(self.uid, keep=keep)
 
     def close(self) -> None:
         self.kill_leftovers()
