@@ -10,7 +10,6 @@ README with one set-up step per platform), ready to unpack locally or on Colab.
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 import os
@@ -28,6 +27,7 @@ import nbformat
 from course.grading import execute
 from course.leakcheck import check_release
 from course.paths import ASSIGNMENT
+from hwlib.unanswered import assigned_names
 
 HWLIB = Path(__file__).resolve().parents[1] / "hwlib"
 
@@ -190,16 +190,6 @@ def generate(course_dir: Path) -> Path:
     return course_dir / "release" / ASSIGNMENT
 
 
-def _assigned_names(source: str) -> set[str]:
-    """Names a cell assigns at top level (best effort; magics are skipped)."""
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-
-
 def unexpected_errors(notebook: nbformat.NotebookNode, name: str) -> list[str]:
     """Errors in an executed release notebook that are not caused by unanswered questions.
 
@@ -216,7 +206,7 @@ def unexpected_errors(notebook: nbformat.NotebookNode, name: str) -> list[str]:
             missing = re.match(r"name '(\w+)' is not defined", output.evalue or "")
             if output.ename == "NotImplementedError" or (output.ename == "NameError" and missing
                                                           and missing.group(1) in undefined):
-                undefined |= _assigned_names(cell.source)
+                undefined |= assigned_names(cell.source)
             else:
                 problems.append(f"{name} cell {index}: {output.ename}: {output.evalue[:200]}")
     return problems

@@ -65,7 +65,7 @@ def parse_stub_message(message: str) -> Unanswered | None:
     return Unanswered(match["question"], match["name"]) if match else None
 
 
-def _assigned_names(source: str) -> set[str]:
+def assigned_names(source: str) -> set[str]:
     """Top-level names a cell assigns, defines or imports (magics and shell lines skipped)."""
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
@@ -111,7 +111,7 @@ class _Tracker:
         if question is None:  # any other error: IPython's usual traceback, and Run All stops
             stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
         else:
-            for name in _assigned_names(self.cell):
+            for name in assigned_names(self.cell):
                 self.waiting.setdefault(name, question)
             self.handled = value
             stb = [f"\x1b[1;33m{etype.__name__}\x1b[0m: {message}"]
@@ -139,7 +139,7 @@ class _Tracker:
             where = "write it in this cell, then run the cell again"
         else:
             where = "write it in the cell above, run that cell, then this one"
-        self.waiting.update({name: question for name in _assigned_names(self.cell)})
+        self.waiting.update({name: question for name in assigned_names(self.cell)})
         return question, f"{question.label()} is not answered yet — {where}."
 
 
