@@ -124,7 +124,6 @@ def autograded(course):
                            reference=reference, raising=raising)
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 10): not yet seen green after notebook 2 gained ELU and the own-time budgets")
 def test_calibration(course, autograded):
     """Reference full, untouched release 0: with the sandbox and with it switched off."""
     assert autograded.reference and all(s == m for s, m in autograded.reference.values())
@@ -146,7 +145,7 @@ def test_calibration(course, autograded):
 
 #: Cases seen failing in this stop's first CI run after the merge; open in issue 10 (each reason says what).
 KNOWN_OPEN = {
-    "loop_in_answer": "the light notebooks' 60 s own-time budget runs out, so later questions lose too",
+    "loop_in_answer": "passed under course autograde with the 150 s budget; the Gradescope path not rerun yet",
     "patched_tools": "leaky_relu_backward is charged again for the patched leaky_relu_forward",
     "numeric_fc_backward": "the source check follows linear_regression_step into fc_backward and charges it again",
     "print_everything": "results.json quoted answer lines shared by the submission and the reference",
