@@ -512,8 +512,8 @@ from course.hidden import run_hidden_tests; run_hidden_tests("visualization", "a
 #   A pattern that only works at one exact pixel position no longer gets reinforced every step.
 # * **blur**: every `blur_every` steps, smooth the normalised image with `gaussian_blur(image, blur_sigma)`.
 # * **clamping**: the picture we show is `image + mean`, and real pixels lie in $[0, 1]$. After every
-#   step, clip that *un-normalised* image to $[0, 1]$, i.e. `np.clip(image + mean, 0, 1) - mean`.
-#   (Clipping the normalised image to $[0, 1]$ would be wrong: a normalised pixel of $-0.3$ is a
+#   step, clip that *un-normalised* picture to $[0, 1]$ and keep the result normalised again (the
+#   variable you step on always holds the normalised image). (Clipping the normalised image to $[0, 1]$ would be wrong: a normalised pixel of $-0.3$ is a
 #   perfectly valid dark pixel.)
 # * weight decay and gradient clipping, handled by `ascent_step`.
 #
@@ -526,8 +526,9 @@ from course.hidden import run_hidden_tests; run_hidden_tests("visualization", "a
 # 2. Start from small noise around the mean image: the normalised image is
 #    `0.01 * rng.standard_normal(image_shape)`. If `clamp` is true, clamp it as described above.
 # 3. For each of the `num_steps` steps (`step = 0, 1, ...`):
-#    1. if `jitter > 0`: `dy, dx = rng.integers(-jitter, jitter + 1, size=2)`, then
-#       `image = np.roll(image, (dy, dx), axis=(0, 1))`;
+#    1. if `jitter > 0`: draw both offsets `dy, dx` with **one** call of `rng.integers` that returns two
+#       whole numbers, each uniform from `-jitter` to `jitter` *inclusive* (check which end of its range
+#       `rng.integers` leaves out), then shift with `np.roll` along the two pixel axes;
 #    2. `image, _ = ascent_step(...)` with `learning_rate`, `weight_decay` and `clip_grad`;
 #    3. if `jitter > 0`: roll back by `(-dy, -dx)`;
 #    4. if `blur_every > 0` and `(step + 1) % blur_every == 0`: `image = gaussian_blur(image, blur_sigma)`;
@@ -591,23 +592,21 @@ def class_visualization(model, class_index: int, *, num_steps: int, learning_rat
 
 
 # %% nbgrader={"grade": true, "grade_id": "class_visualization_tests", "locked": true, "points": 6, "schema_version": 3, "solution": false}
-def starting_noise(image_shape, mean, seed):
-    """Step 2 of the recipe: the clamped starting image, un-normalised."""
-    return np.clip(mean + 0.01 * np.random.default_rng(seed).standard_normal(image_shape), 0, 1)
-
-
 if prerequisites_pass("layers", "input_gradient", "ascent_step"):
     shape = (4, 5, 3)
     mean = np.random.default_rng(6).uniform(0.2, 0.8, shape)
     network = small_random_network(D=60, H=12, C=4, seed=7)
 
-    # 1. Zero steps: the starting noise, clamped.
+    # 1. Zero steps: small noise around the mean image (standard deviation 0.01), of the right shape.
     start = run("class_visualization", class_visualization, network, 1, num_steps=0, learning_rate=1.0,
                 mean=mean, seed=3, image_shape=shape)
-    expect_close("class_visualization with num_steps = 0", start, starting_noise(shape, mean, 3),
-                 inputs={"mean": mean, "seed": 3},
-                 hint="start from 0.01 * rng.standard_normal(image_shape) with rng = np.random.default_rng(seed), "
-                      "and return image + mean")
+    expect_true("class_visualization with num_steps = 0", np.shape(start) == shape,
+                f"returned shape {np.shape(start)}; expected image_shape {shape}", hint="return image + mean")
+    offset = np.asarray(start, dtype=float) - mean
+    expect_true("class_visualization with num_steps = 0", 0.002 < offset.std() < 0.05 and abs(offset.mean()) < 0.01,
+                f"the starting image differs from the mean image by {offset.mean():+.4f} on average, with spread "
+                f"{offset.std():.4f}; expected noise of spread about 0.01 around the mean image",
+                hint="step 2 of the recipe, then return the un-normalised image (the normalised one plus the mean)")
 
     # 2. Deterministic for a seed, different for another seed.
     options = dict(num_steps=5, learning_rate=0.05, jitter=1, mean=mean, image_shape=shape)
@@ -622,15 +621,16 @@ if prerequisites_pass("layers", "input_gradient", "ascent_step"):
     # 3. All weights 0: the gradient vanishes, so nothing may move -- with jitter too (rolled back).
     frozen = run("class_visualization", class_visualization, zero_network(60, 3, 2), 0, num_steps=4,
                  learning_rate=1.0, jitter=2, mean=mean, seed=5, image_shape=shape)
-    expect_close("class_visualization on an all-zero network with jitter = 2", frozen,
-                 starting_noise(shape, mean, 5), inputs={"jitter": 2},
-                 hint="after the step, roll the image back by (-dy, -dx)")
+    start = run("class_visualization", class_visualization, zero_network(60, 3, 2), 0, num_steps=0,
+                learning_rate=1.0, mean=mean, seed=5, image_shape=shape)
+    expect_close("class_visualization on an all-zero network with jitter = 2 (against num_steps = 0)", frozen,
+                 start, inputs={"jitter": 2}, hint="after the step, roll the image back by (-dy, -dx)")
 
     # 4. Blur once, after the first step: the blurred starting noise (then clamped).
     blurred = run("class_visualization", class_visualization, zero_network(60, 3, 2), 0, num_steps=1,
                   learning_rate=1.0, blur_every=1, blur_sigma=0.8, mean=mean, seed=5, image_shape=shape)
     expect_close("class_visualization on an all-zero network, blur_every = 1", blurred,
-                 np.clip(gaussian_blur(starting_noise(shape, mean, 5) - mean, 0.8) + mean, 0, 1),
+                 np.clip(gaussian_blur(start - mean, 0.8) + mean, 0, 1),
                  hint="blur the normalised image with gaussian_blur(image, blur_sigma) when (step + 1) % "
                       "blur_every == 0, then clamp")
 
@@ -640,7 +640,7 @@ if prerequisites_pass("layers", "input_gradient", "ascent_step"):
                         learning_rate=50.0, mean=bright, image_shape=shape)
     expect_true("class_visualization", clamped_image.min() >= 0.0 and clamped_image.max() <= 1.0,
                 f"with clamp=True the image has values in [{clamped_image.min():.3f}, {clamped_image.max():.3f}]",
-                hint="clip the un-normalised image: np.clip(image + mean, 0, 1) - mean")
+                hint="clip the un-normalised picture (image plus mean) to [0, 1], then store it normalised again")
     expect_true("class_visualization", clamped_image.min() < 0.5,
                 f"with mean 0.9 and a huge learning rate some pixels should turn dark; got values in "
                 f"[{clamped_image.min():.3f}, {clamped_image.max():.3f}]",
