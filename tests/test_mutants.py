@@ -41,7 +41,6 @@ CROSS_CHECK_SAMPLE = 2
 
 
 @pytest.mark.parametrize("key", [k for k in WITH_MUTANTS if k in ("layers", "convolution")])
-@pytest.mark.xfail(strict=False, reason="open (issue 10): layers mutants differed between stock nbgrader and course autograde in CI")
 def test_stock_nbgrader_and_course_autograde_agree_on_mutants(key):
     """The same buggy submissions lose the same questions under stock nbgrader (hidden tests in the kernel)
     and under course autograde (the sandboxed probe, trusted scoring), batched in one course, 2 jobs."""

@@ -7,7 +7,11 @@ alone decide the score.
 Backward questions chain the *student's* forward pass into the student's backward
 pass (the cache format is theirs) and compare with the reference gradients. A
 mistake that only affects the forward output, or that modifies the forward's
-input in place, therefore costs points in the forward question only. The
+input in place, therefore costs points in the forward question only. For the
+same reason a backward case passes the layer's parameter (``negative_slope``,
+``alpha``) to the forward explicitly: the default value is the forward's
+business, checked in the forward question, and a wrong default there must not
+reach the backward pass through the cache. The
 upstream gradient is passed through ``np.array`` first, so that the backward
 call receives an array the case can inspect afterwards: writing into
 ``grad_out`` is charged to the backward question.
@@ -87,18 +91,18 @@ def backward_case(name: str, forward: str, backward: str, args: tuple, grad_out:
 
 
 def timed_backward_case(name: str, forward: str, backward: str, args: tuple, ref: Any, rng: np.random.Generator,
-                        hint: str, floor: float = 1.0) -> Case:
+                        hint: str, floor: float = 1.0, kwargs: Mapping[str, Any] | None = None) -> Case:
     """A large :func:`backward_case` that a finite-difference backward cannot finish in time.
 
     The limit is ``max(floor, 50 x the reference's own time for the same forward and backward)``,
     both measured by the grader in the same run (see ``course.cases.TimeLimit``).
     """
-    out, _ = getattr(ref, forward)(*args)
+    out, _ = getattr(ref, forward)(*args, **dict(kwargs or {}))
     upstream = rng.standard_normal(np.shape(out))
     case = backward_case(name, forward, backward, args, upstream,
-                         reference_backward(ref, forward, backward, args, upstream), hint=hint)
-    case.time_limit = TimeLimit(lambda: reference_backward(ref, forward, backward, args, upstream), floor=floor,
-                                what=f"{backward}")
+                         reference_backward(ref, forward, backward, args, upstream, kwargs), hint=hint, kwargs=kwargs)
+    case.time_limit = TimeLimit(lambda: reference_backward(ref, forward, backward, args, upstream, kwargs),
+                                floor=floor, what=f"{backward}")
     return case
 
 
@@ -333,7 +337,8 @@ def leaky_relu_backward_cases(rng: np.random.Generator, ref: Any):
                         kwargs=slope, hint=LEAKY_BACKWARD_HINT)
     for label, x, kwargs in (("negative_slope=0.2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)),
                               {"negative_slope": 0.2}),
-                             ("default slope, x (3, 3) with zeros", with_exact_zeros(rng, (3, 3)), {}),
+                             ("negative_slope=0.1, x (3, 3) with zeros", with_exact_zeros(rng, (3, 3)),
+                              {"negative_slope": 0.1}),
                              ("negative_slope=0.5, N = 1", away_from_zero(rng, (1, 4)), {"negative_slope": 0.5})):
         upstream = rng.standard_normal(x.shape)
         yield backward_case(label, "leaky_relu_forward", "leaky_relu_backward", (x,), upstream,
@@ -531,16 +536,20 @@ ANALYTIC = {
 
 
 def _timed_activation(forward: str, backward: str, hint: str, **kwargs: Any):
+    """A large timed backward case; ``kwargs`` (the layer's parameter) are passed to the forward explicitly."""
     def make(rng: np.random.Generator, ref: Any) -> Case:
         x = rng.standard_normal((128, 512))
-        return timed_backward_case(f"large input, in time: x (128, 512)", forward, backward, (x,), ref, rng, hint=hint)
+        given = "".join(f", {k}={v}" for k, v in kwargs.items())
+        return timed_backward_case(f"large input, in time: x (128, 512){given}", forward, backward, (x,), ref, rng,
+                                   hint=hint, kwargs=kwargs)
     return make
 
 
 #: Large cases that only an analytic backward finishes in time (the limit scales with the reference's time).
 TIMED = {
     "relu_backward": [_timed_activation("relu_forward", "relu_backward", RELU_BACKWARD_HINT)],
-    "leaky_relu_backward": [_timed_activation("leaky_relu_forward", "leaky_relu_backward", LEAKY_BACKWARD_HINT)],
+    "leaky_relu_backward": [_timed_activation("leaky_relu_forward", "leaky_relu_backward", LEAKY_BACKWARD_HINT,
+                                              negative_slope=0.1)],
     "sigmoid_backward": [_timed_activation("sigmoid_forward", "sigmoid_backward", "grad_x = grad_out * s * (1 - s)")],
     "tanh_backward": [_timed_activation("tanh_forward", "tanh_backward",
                                         "tanh'(x) written with tanh's output, times grad_out")],
@@ -609,7 +618,7 @@ def elu_backward_cases(rng: np.random.Generator, ref: Any):
                             reference_backward(ref, "elu_forward", "elu_backward", (x,), upstream, kwargs),
                             kwargs=kwargs, hint=ELU_BACKWARD_HINT)
     for label, x, kwargs in (("alpha = 2, x (2, 3, 4) with zeros", with_exact_zeros(rng, (2, 3, 4)), {"alpha": 2.0}),
-                             ("default alpha, x (3, 3) with zeros", with_exact_zeros(rng, (3, 3)), {}),
+                             ("alpha = 1, x (3, 3) with zeros", with_exact_zeros(rng, (3, 3)), {"alpha": 1.0}),
                              ("alpha = 0.3, N = 1", away_from_zero(rng, (1, 4)), {"alpha": 0.3})):
         upstream = rng.standard_normal(x.shape)
         expected = reference_backward(ref, "elu_forward", "elu_backward", (x,), upstream, kwargs)
@@ -620,4 +629,4 @@ def elu_backward_cases(rng: np.random.Generator, ref: Any):
                             hint=ELU_BACKWARD_HINT)
 
 
-TIMED["elu_backward"] = [_timed_activation("elu_forward", "elu_backward", ELU_BACKWARD_HINT)]
+TIMED["elu_backward"] = [_timed_activation("elu_forward", "elu_backward", ELU_BACKWARD_HINT, alpha=1.0)]

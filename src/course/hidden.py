@@ -77,12 +77,15 @@ def question_seed(key: str, name: str) -> int:
     return zlib.crc32(f"{key}.{name}".encode())
 
 
-def analytic_case(function: str, forward: tuple[str, ...] = ()) -> Case:
+def analytic_case(function: str, forward: tuple[str, ...] = (), charged_elsewhere: tuple[str, ...] = ()) -> Case:
     """A case that fails when ``function`` (or a notebook helper it calls) uses a numeric-gradient
-    helper from ``hwlib.gradcheck`` or one of the ``forward`` functions, read from the submitted source."""
+    helper from ``hwlib.gradcheck`` or one of the ``forward`` functions, read from the submitted source.
+
+    ``charged_elsewhere``: other answers that get this check in their own question; calls into them
+    are not followed (see :func:`course.source_checks.analytic_message`)."""
 
     def check(outputs: Mapping[str, Any]) -> None:
-        problem = analytic_message(function, outputs.get("source"), forward)
+        problem = analytic_message(function, outputs.get("source"), forward, charged_elsewhere)
         if problem:
             raise AssertionError(problem)
 
@@ -107,9 +110,15 @@ def build_cases(key: str, name: str) -> list[Case]:
     module = sys.modules.get(f"course_hidden_spec_{key}")
     for make in getattr(module, "TIMED", {}).get(name, ()):
         cases.append(make(rng, reference.load(key)))
-    for function, forward in getattr(module, "ANALYTIC", {}).get(name, ()):
-        cases.append(analytic_case(function, tuple(forward)))
+    table = getattr(module, "ANALYTIC", {})
+    for function, forward in table.get(name, ()):
+        cases.append(analytic_case(function, tuple(forward), analytic_functions(table, besides=function)))
     return cases
+
+
+def analytic_functions(table: Mapping[str, Any], besides: str) -> tuple[str, ...]:
+    """Every function an ``ANALYTIC`` table checks, except ``besides``: each costs points in its own question."""
+    return tuple(sorted({f for rows in table.values() for f, _ in rows} - {besides}))
 
 
 def run_hidden_tests(key: str, name: str, namespace: MutableMapping[str, Any] | None = None) -> None:

@@ -7,7 +7,7 @@ changes what is found here. :meth:`SourceIndex.describe` gives plain data for
 
     {"defined": True, "text": "def f(...): ...", "params": [["x", "POSITIONAL_OR_KEYWORD"], ...],
      "loops": ["line 3: for loop", ...], "uses": ["hwlib.gradcheck.numeric_gradient_array", "fc_forward", ...],
-     "problems": ["calls exec", ...]}
+     "problems": ["calls exec", ...], "functions": {"f": {"uses": [...], "problems": [...]}, ...}}
 
 ``loops`` and ``uses`` cover the function, the functions and lambdas inside it,
 and the notebook's own top-level functions it calls (transitively), so moving a
@@ -17,6 +17,8 @@ hwlib.gradcheck as g`` then ``g.numeric_jacobian`` is
 ``hwlib.gradcheck.numeric_jacobian``; ``getattr(g, "numeric_jacobian")`` too).
 ``problems`` lists what makes the code impossible to check (``exec``,
 ``eval``, ``__import__``, ``getattr`` with a computed name, ``globals()[...]``).
+``functions`` gives the same per function reached (the call graph), so a check
+can stop at answers that another question checks itself.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class SourceIndex:
         loops: list[str] = []
         uses: set[str] = set()
         problems: list[str] = []
+        reached: dict[str, dict[str, list[str]]] = {}
         pending, done = [name], set()
         while pending:
             current = pending.pop()
@@ -158,9 +161,10 @@ class SourceIndex:
             loops += [f"{loop}{where}" for loop in found_loops]
             problems += [f"{problem}{where}" for problem in found_problems]
             uses |= found_uses
+            reached[current] = {"uses": sorted(found_uses), "problems": [f"{p}{where}" for p in found_problems]}
             pending += [u for u in found_uses if u in self.functions and u not in done and u != current]
         return {"defined": True, "text": self.texts.get(name, ""), "params": params, "loops": loops,
-                "uses": sorted(uses), "problems": problems}
+                "uses": sorted(uses), "problems": problems, "functions": reached}
 
 
 def _bound_names(node: ast.stmt) -> set[str]:
@@ -234,17 +238,44 @@ def loops_message(name: str, facts: Mapping[str, Any] | None) -> str | None:
 NUMERIC_HELPERS = "hwlib.gradcheck."
 
 
-def analytic_message(name: str, facts: Mapping[str, Any] | None, forward: Iterable[str] = ()) -> str | None:
+def _closure_without(name: str, facts: Mapping[str, Any], charged_elsewhere: Iterable[str]) -> tuple[set[str], list[str]]:
+    """``uses`` and ``problems`` of ``name`` and the notebook functions it reaches, not entering
+    ``charged_elsewhere`` (answers that another question checks itself: what they use is charged there)."""
+    functions = facts.get("functions")
+    stops = set(charged_elsewhere) - {name}
+    if not isinstance(functions, Mapping) or name not in functions:  # facts without the call graph
+        return set(facts.get("uses", [])), list(facts.get("problems", []))
+    uses: set[str] = set()
+    problems: list[str] = []
+    pending, done = [name], set()
+    while pending:
+        current = pending.pop()
+        if current in done or current not in functions:
+            continue
+        done.add(current)
+        uses |= set(functions[current].get("uses", []))
+        problems += list(functions[current].get("problems", []))
+        pending += [u for u in functions[current].get("uses", []) if u in functions and u not in stops]
+    return uses, problems
+
+
+def analytic_message(name: str, facts: Mapping[str, Any] | None, forward: Iterable[str] = (),
+                     charged_elsewhere: Iterable[str] = ()) -> str | None:
     """Why backward ``name`` is not an analytic backward pass (None when it is).
 
     It fails when it (or a helper of the notebook it calls) uses anything from
-    ``hwlib.gradcheck`` or calls one of the ``forward`` functions.
+    ``hwlib.gradcheck`` or calls one of the ``forward`` functions. The functions in
+    ``charged_elsewhere`` (other answers of the notebook that get this same check in
+    their own question) are not followed: calling them is fine, and what they use
+    costs points in their own question only (one mistake costs points once). Any
+    other function of the notebook is followed, so a helper that is not such an
+    answer cannot hide a numeric gradient.
     """
     if not isinstance(facts, Mapping) or not facts.get("defined"):
         return f"{name} is not defined with `def {name}(...)` in its answer cell; define it there."
-    if facts.get("problems"):
-        return f"{name} runs code that cannot be checked: " + "; ".join(facts["problems"]) + "."
-    uses = set(facts.get("uses", []))
+    uses, problems = _closure_without(name, facts, charged_elsewhere)
+    if problems:
+        return f"{name} runs code that cannot be checked: " + "; ".join(problems) + "."
     helpers = sorted(u for u in uses if u.startswith(NUMERIC_HELPERS) or u == NUMERIC_HELPERS.rstrip("."))
     forwards = sorted(set(forward) & uses)
     if helpers or forwards:
