@@ -1553,6 +1553,30 @@ print(numeric_jacobian(lambda v: W @ (W @ v), np.zeros(2)))
 # ### END SOLUTION
 
 # %% [markdown]
+# ### Q1.29 — *written*: ReLU in the hidden layer (1 point)
+#
+# Now the hidden activation becomes $f(z) = (z)^+ = \max(0, z)$ while the output keeps $g = \sigma$.
+# Explain in two or three sentences why this choice of $f$ makes a network easier to train, the more
+# so when it has many hidden layers. (The activation plot and table of notebook 2's Q2.15 may help.)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "relu_hidden_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# The backward pass multiplies the upstream gradient by $f'(\vec s_1)$ once per hidden layer. For
+# tanh or σ that factor is below 1 everywhere except near 0 (at most 1/4 for σ) and nearly 0 where
+# the unit saturates, so through many layers the product shrinks towards 0 (vanishing gradients)
+# and the early layers hardly learn. ReLU's derivative is exactly 1 for every positive input, however
+# large, so active units pass the gradient back undiminished through any depth; it is also cheaper
+# to compute and gives sparse activations. (Its drawback: units whose input stays negative get no
+# gradient at all.)
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: the derivative is 1 on the positive side (no saturation), so the gradient does not shrink
+# layer after layer, against tanh/σ whose derivatives are small or vanish when saturated. Half a point
+# for "no saturation" without the link to depth.
+# === END MARK SCHEME ===
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Done
 #
 # Before submitting: *Kernel → Restart & Run All*, check that every test cell prints ✓,
