@@ -274,11 +274,19 @@ def graph_widths(page: Page) -> list[dict]:
                     area: e.closest('.jp-OutputArea-output').getBoundingClientRect().width}))""", GRAPHS)
 
 
+def cut_labels(page: Page) -> list[str]:
+    """Widget labels (slider descriptions) whose text does not fit their box: ipywidgets cuts them with an ellipsis."""
+    return page.evaluate("""() => [...document.querySelectorAll('.widget-label, .jupyter-widget-label')]
+        .filter(l => l.getBoundingClientRect().width > 0 && l.scrollWidth > l.clientWidth + 1)
+        .map(l => l.textContent)""")
+
+
 def check_page(page: Page, name: str) -> dict:
     body = page.inner_text(".jp-Notebook")
     chrome = page.inner_text("body")
     assert not re.search(r"\bNbgrader\b|Create Assignment|\bValidate\b", chrome), f"{name}: instructor tools shown"
     assert "Error displaying widget" not in body and "Loading widget" not in body, name
+    assert not cut_labels(page), f"{name}: widget labels cut off: {cut_labels(page)}"
     widths = graph_widths(page)
     too_wide = [w for w in widths if w["graph"] > w["area"] + 1]
     assert not too_wide, f"{name}: graphs wider than their output area: {too_wide}"
@@ -314,6 +322,13 @@ def test_reference_notebook_runs_all_in_jupyterlab(setup, name):
         assert page.locator(".widget-slider").count() >= 1, f"{name}: no live slider"
     if name == "01_computational_graphs.ipynb":
         move_a_slider_and_see_the_graph_change(page)
+    if name == "03_affine_fitting.ipynb":  # the explorer's long slider names (log10_learning_rate) in full
+        explorer = page.locator(".widget-interact").filter(has=page.locator(".widget-slider")).first
+        explorer.scroll_into_view_if_needed()
+        explorer.screenshot(path=str(SCREENSHOTS / "lab-03-explorer-sliders.png"))
+        labels = explorer.locator(".widget-label")
+        print(f"{name}: explorer labels {[labels.nth(i).inner_text() for i in range(labels.count())]}, "
+              f"label box {explorer.locator('.widget-label').first.bounding_box()}")
     page.close()
     check_reference_notebook(setup["work"] / name)
 

@@ -108,7 +108,6 @@ def answer_in_drive(folder: Path, notebook: str) -> None:
     nbformat.write(copy, folder / notebook)
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 12): 07_mnist does not find 04_neural_networks.ipynb in the Drive layout")
 def test_colab_student_runs_every_notebook_from_drive(colab):
     with zipfile.ZipFile(colab["zip"]) as archive:
         readme = archive.read("backprop/README.md").decode()

@@ -374,3 +374,20 @@ def test_explorer_returns_a_handle_on_the_displayed_widget(monkeypatch):
     handle.sliders["w0"].value = 2.0  # moving a slider redraws with the new value
     assert drawn[-1] == 2.0
     assert handle._ipython_display_() is None and "w0" in repr(handle)
+
+
+def test_explorer_sliders_show_their_whole_label(monkeypatch):
+    """Long slider names (notebook 3's log10_learning_rate) get a label wide enough, the same on every slider."""
+    import IPython.display
+
+    pytest.importorskip("ipywidgets")
+    monkeypatch.delenv("HWLIB_HEADLESS", raising=False)
+    monkeypatch.setattr(widgets, "has_interactive_frontend", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kwargs: None)
+    handle = widgets.explore(lambda **values: None, log10_learning_rate=(-3.0, 0.5, 0.1, -1.0),
+                             steps=(10.0, 1000.0, 10.0, 300.0))
+    label = "max(80px, 21ch)"  # len("log10_learning_rate") + 2 characters, never below ipywidgets' 80 px
+    for slider in handle.sliders.values():
+        assert slider.style.description_width == label
+        assert slider.layout.width == f"calc({label} + 220px)"  # the track keeps its usual length
+    assert widgets.slider_label_fit(["w0", "x1"])[0] == {"description_width": "max(80px, 4ch)"}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from hwlib.classifier import LinearClassifier, accuracy  # noqa: E402
 from hwlib.optim import SGD, Optimizer, validate_grads  # noqa: E402
-from hwlib.trainer import History, train  # noqa: E402
+from hwlib.trainer import History, SettingRange, setting_problems, train  # noqa: E402
 
 
 # ----- test-only stand-ins for the students' code -------------------------------------------
@@ -378,3 +378,63 @@ def test_no_progress_output_while_autograding(capsys, monkeypatch) -> None:
     train(make_model(), training_step, blobs(num_train=60), num_epochs=1, batch_size=10, learning_rate=0.1)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+# ----- SettingRange / setting_problems: the recipe range check shared by notebooks 4 and 7 ----------
+
+ENDS = st.sampled_from(["[]", "(]", "[)", "()"])
+
+
+@given(low=st.floats(-1e6, 1e6), width=st.floats(1e-3, 1e6), ends=ENDS,
+       value=st.floats(allow_nan=True, allow_infinity=True))
+def test_a_value_is_accepted_exactly_when_it_lies_in_the_interval(low, width, ends, value) -> None:
+    allowed = SettingRange(low, low + width, ends)
+    inside = (value > low if ends[0] == "(" else value >= low) and \
+             (value < low + width if ends[1] == ")" else value <= low + width)
+    problem = allowed.problem("learning_rate", value)
+    assert (problem is None) == inside
+    if not inside:  # which setting, what came back, what is allowed
+        assert problem == f"learning_rate = {value!r} is outside the allowed range {allowed}"
+
+
+@pytest.mark.parametrize("value, accepted", [(0, False), (1e-9, True), (10, True), (10.5, False)])
+def test_open_and_closed_ends(value, accepted) -> None:
+    assert (SettingRange(0, 10, "(]").problem("lr", value) is None) == accepted
+
+
+@given(value=st.floats(10, 1000))
+def test_whole_settings_reject_fractions(value) -> None:
+    problem = SettingRange(10, 1000, "[]", whole=True).problem("batch_size", value)
+    assert (problem is None) == float(value).is_integer()
+    if problem:
+        assert problem == f"batch_size = {value!r} must be a whole number in [10, 1000]"
+
+
+@pytest.mark.parametrize("value", ["0.1", None, True, [0.1], {"lr": 0.1}])
+def test_non_numbers_are_named_with_the_allowed_range(value) -> None:
+    assert SettingRange(0, 10, "(]").problem("learning_rate", value) == \
+        f"learning_rate = {value!r} is not a number; allowed: (0, 10]"
+
+
+def test_numpy_numbers_count_as_numbers() -> None:
+    allowed = SettingRange(1, 50, "[]", whole=True)
+    assert allowed.problem("num_epochs", np.int64(20)) is None and allowed.problem("num_epochs", np.float32(20)) is None
+    assert allowed.problem("num_epochs", np.int64(51)) == \
+        f"num_epochs = {np.int64(51)!r} is outside the allowed range [1, 50] (whole numbers)"
+
+
+def test_setting_problems_lists_each_bad_setting_in_range_order_and_skips_the_rest() -> None:
+    ranges = {"learning_rate": SettingRange(0, 10, "(]"), "batch_size": SettingRange(10, 1000, whole=True),
+              "reg": SettingRange(0, 10)}
+    recipe = {"batch_size": 5, "learning_rate": 20, "hidden_dims": [100], "name": "mine"}  # no reg
+    assert setting_problems(recipe, ranges) == [
+        "learning_rate = 20 is outside the allowed range (0, 10]",
+        "batch_size = 5 is outside the allowed range [10, 1000] (whole numbers)",
+    ]
+    assert setting_problems({"learning_rate": 0.1, "batch_size": 100, "reg": 0}, ranges) == []
+
+
+@pytest.mark.parametrize("low, high, ends", [(1, 1, "[]"), (2, 1, "[]"), (0, 1, "[["), (0, 1, "")])
+def test_a_malformed_range_is_refused(low, high, ends) -> None:
+    with pytest.raises(ValueError, match="low < high"):
+        SettingRange(low, high, ends)

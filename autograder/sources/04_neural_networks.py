@@ -60,7 +60,7 @@ from hwlib.plots import plot_training_history, show_image_grid
 from hwlib.preprocess import preprocess_cifar
 from hwlib.runtime import is_autograding
 from hwlib.search import ResultsTable, hyperparameter_search
-from hwlib.trainer import History, train
+from hwlib.trainer import History, SettingRange, setting_problems, train
 
 # %matplotlib inline
 np.set_printoptions(precision=4, suppress=True)
@@ -546,12 +546,11 @@ DEFAULT_SETTINGS = {"hidden_dim": 50, "weight_scale": 1e-3, "learning_rate": 1e-
                     "momentum": 0.0, "batch_size": 100, "num_epochs": 10, "reg": 0.0, "num_train": None}
 #: The training budget while autograding: the first images and at most this many epochs.
 AUTOGRADE_LIMITS = {"num_train": 2000, "num_epochs": 20}
-#: Allowed values of each numeric setting: (low, high, interval); "[]" includes both ends,
-#: "(]" excludes low, "[)" excludes high.
-SETTING_RANGES = {"hidden_dim": (1, 1000, "[]"), "weight_scale": (0, 1, "(]"), "learning_rate": (0, 10, "(]"),
-                  "lr_decay": (0, 1, "(]"), "momentum": (0, 1, "[)"), "batch_size": (10, 1000, "[]"),
-                  "num_epochs": (1, 50, "[]"), "reg": (0, 10, "[]")}
-INTEGER_SETTINGS = ("hidden_dim", "batch_size", "num_epochs")
+#: Allowed values of each numeric setting; "[]" includes both ends, "(]" excludes low, "[)" excludes high.
+SETTING_RANGES = {"hidden_dim": SettingRange(1, 1000, "[]", whole=True), "weight_scale": SettingRange(0, 1, "(]"),
+                  "learning_rate": SettingRange(0, 10, "(]"), "lr_decay": SettingRange(0, 1, "(]"),
+                  "momentum": SettingRange(0, 1, "[)"), "batch_size": SettingRange(10, 1000, "[]", whole=True),
+                  "num_epochs": SettingRange(1, 50, "[]", whole=True), "reg": SettingRange(0, 10, "[]")}
 
 
 def settings_problems(settings: dict, max_train: int | None = None, max_epochs: int | None = None) -> list[str]:
@@ -571,19 +570,7 @@ def settings_problems(settings: dict, max_train: int | None = None, max_epochs: 
         problems.append(f"missing settings {missing} (start from dict(DEFAULT_SETTINGS))")
     if unknown:
         problems.append(f"unknown settings {unknown}; the settings are {sorted(DEFAULT_SETTINGS)}")
-    for name, (low, high, interval) in SETTING_RANGES.items():
-        value = settings.get(name)
-        if name not in settings:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            problems.append(f"{name} = {value!r} is not a number")
-            continue
-        above = value > low if interval[0] == "(" else value >= low
-        below = value < high if interval[1] == ")" else value <= high
-        if not (above and below):
-            problems.append(f"{name} = {value!r} is outside {interval[0]}{low:g}, {high:g}{interval[1]}")
-        elif name in INTEGER_SETTINGS and not float(value).is_integer():
-            problems.append(f"{name} = {value!r} must be a whole number")
+    problems += setting_problems(settings, SETTING_RANGES)
     num_train = settings.get("num_train")
     if num_train is None:
         if max_train is not None:

@@ -33,6 +33,12 @@
 # same budget, so what this notebook shows you is what is graded, on any computer.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import os, sys
+if "google.colab" in sys.modules:  # Google Colab: mount Drive, install hwlib, work in My Drive/backprop (see README)
+    if not os.environ.get("HWLIB_COLAB_DRIVE"):  # set only by the course's Colab emulation test
+        from google.colab import drive; drive.mount("/content/drive")
+    %run {os.environ.get("HWLIB_COLAB_DRIVE", "/content/drive")}/MyDrive/backprop/colab_setup.py
+import hwlib.unanswered; hwlib.unanswered.install()  # "Qn.m is not answered yet"; Run All goes past those cells
 import functools
 import time
 
@@ -49,7 +55,7 @@ from hwlib.plots import plot_training_history, show_image_grid
 from hwlib.preprocess import preprocess_mnist
 from hwlib.runtime import is_autograding
 from hwlib.search import ResultsTable
-from hwlib.trainer import History, train
+from hwlib.trainer import History, SettingRange, setting_problems, train
 
 # %matplotlib inline
 np.set_printoptions(precision=4, suppress=True)
@@ -146,11 +152,11 @@ WORK_BUDGET = {"num_train": 2000, "num_epochs": 20}
 TWO_LAYER_TARGET = 0.87
 DEFAULT_RECIPE = {"hidden_dims": [50], "weight_scale": 1e-3, "learning_rate": 1e-3, "lr_decay": 1.0,
                   "momentum": 0.0, "batch_size": 100, "num_epochs": 10, "reg": 0.0}
-#: (low, high, interval) of every numeric setting; "[]" includes both ends, "(]" excludes low, "[)" excludes high.
-RECIPE_RANGES = {"weight_scale": (0, 1, "(]"), "learning_rate": (0, 10, "(]"), "lr_decay": (0, 1, "(]"),
-                 "momentum": (0, 1, "[)"), "batch_size": (10, 1000, "[]"), "num_epochs": (1, 20, "[]"),
-                 "reg": (0, 10, "[]")}
-INTEGER_SETTINGS = ("batch_size", "num_epochs")
+#: Allowed values of each numeric setting; "[]" includes both ends, "(]" excludes low, "[)" excludes high.
+RECIPE_RANGES = {"weight_scale": SettingRange(0, 1, "(]"), "learning_rate": SettingRange(0, 10, "(]"),
+                 "lr_decay": SettingRange(0, 1, "(]"), "momentum": SettingRange(0, 1, "[)"),
+                 "batch_size": SettingRange(10, 1000, "[]", whole=True),
+                 "num_epochs": SettingRange(1, 20, "[]", whole=True), "reg": SettingRange(0, 10, "[]")}
 MAX_HIDDEN_LAYERS, MAX_WIDTH = 4, 1024
 #: The five settings Q7.2 explores ("hidden_dim": the width of the single hidden layer).
 EXPLORED_SETTINGS = ("learning_rate", "lr_decay", "batch_size", "hidden_dim", "weight_scale")
@@ -182,20 +188,7 @@ def recipe_problems(recipe, *, max_layers: int = MAX_HIDDEN_LAYERS) -> list[str]
         problems.append(f"unknown settings {unknown}; the settings are {sorted(DEFAULT_RECIPE)}")
     if "hidden_dims" in recipe:
         problems += hidden_dims_problems(recipe["hidden_dims"], max_layers=max_layers)
-    for name, (low, high, interval) in RECIPE_RANGES.items():
-        if name not in recipe:
-            continue
-        value = recipe[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            problems.append(f"{name} = {value!r} is not a number")
-            continue
-        above = value > low if interval[0] == "(" else value >= low
-        below = value < high if interval[1] == ")" else value <= high
-        if not (above and below):
-            problems.append(f"{name} = {value!r} is outside {interval[0]}{low:g}, {high:g}{interval[1]}")
-        elif name in INTEGER_SETTINGS and not float(value).is_integer():
-            problems.append(f"{name} = {value!r} must be a whole number")
-    return problems
+    return problems + setting_problems(recipe, RECIPE_RANGES)
 
 
 def train_recipe(recipe: dict, data: dict, budget: dict, *, progress: bool = True):

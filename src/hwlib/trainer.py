@@ -72,6 +72,56 @@ class History:
         return {**dataclasses.asdict(self), "acc_epoch": self.acc_epoch}
 
 
+@dataclasses.dataclass(frozen=True)
+class SettingRange:
+    """The values one numeric training setting may take, e.g. ``SettingRange(0, 10, "(]")`` for a learning rate.
+
+    Attributes:
+        low, high: the ends of the interval.
+        ends: which ends are allowed: ``"[]"`` both, ``"(]"`` not ``low``, ``"[)"`` not ``high``, ``"()"`` neither.
+        whole: only whole numbers (a batch size, a number of epochs, a width).
+    """
+
+    low: float
+    high: float
+    ends: str = "[]"
+    whole: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ends not in ("[]", "(]", "[)", "()") or not self.low < self.high:
+            raise ValueError(f"SettingRange({self.low!r}, {self.high!r}, {self.ends!r}): ends must be one of "
+                             f"'[]', '(]', '[)', '()' and low < high")
+
+    def __str__(self) -> str:
+        interval = f"{self.ends[0]}{self.low:g}, {self.high:g}{self.ends[1]}"
+        return f"{interval} (whole numbers)" if self.whole else interval
+
+    def problem(self, name: str, value: Any) -> str | None:
+        """None when ``value`` is allowed, else one sentence: the setting, what it got, what it may be."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return f"{name} = {value!r} is not a number; allowed: {self}"
+        above = value > self.low if self.ends[0] == "(" else value >= self.low
+        below = value < self.high if self.ends[1] == ")" else value <= self.high
+        if not (above and below):  # NaN fails both
+            return f"{name} = {value!r} is outside the allowed range {self}"
+        if self.whole and not float(value).is_integer():
+            return f"{name} = {value!r} must be a whole number in {self.ends[0]}{self.low:g}, {self.high:g}{self.ends[1]}"
+        return None
+
+
+def setting_problems(settings: Mapping[str, Any], ranges: Mapping[str, SettingRange]) -> list[str]:
+    """One sentence per setting of a training recipe that is outside its range (an empty list: all fine).
+
+    Inputs:
+        settings: setting name -> value, e.g. ``{"learning_rate": 0.1, "batch_size": 100, ...}``.
+        ranges: setting name -> :class:`SettingRange`; names absent from ``settings`` are skipped
+            (a notebook reports missing keys itself), and settings without a range are not checked.
+    Output: e.g. ``["learning_rate = 20 is outside the allowed range (0, 10]"]``, in the order of ``ranges``.
+    """
+    found = (ranges[name].problem(name, settings[name]) for name in ranges if name in settings)
+    return [problem for problem in found if problem]
+
+
 def train(
     model: Classifier,
     training_step: TrainingStep,

@@ -68,15 +68,33 @@ def explore(render: Callable[..., Any], *, continuous: bool = False, **sliders: 
     except ImportError:  # pragma: no cover - ipywidgets is a dependency
         redraw(**defaults)
         return None
+    style, layout = slider_label_fit(list(sliders))
     controls = {
         name: ipywidgets.FloatSlider(
-            min=lo, max=hi, step=step, value=value, description=name, continuous_update=continuous
+            min=lo, max=hi, step=step, value=value, description=name, continuous_update=continuous,
+            style=dict(style), layout=ipywidgets.Layout(**layout),
         )
         for name, (lo, hi, step, value) in sliders.items()
     }
     widget = ipywidgets.interactive(redraw, **controls)
     display(widget)
     return Explorer(widget, controls)
+
+
+#: ipywidgets' own sizes (JupyterLab, Notebook 7, Colab): an 80 px label inside a 300 px slider row.
+DEFAULT_LABEL_WIDTH, DEFAULT_TRACK_WIDTH = "80px", "220px"
+
+
+def slider_label_fit(names: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Slider ``style`` and ``layout`` whose label shows the longest of ``names`` in full.
+
+    ipywidgets cuts a label at 80 px ("log10_learning_..."); here every slider of one
+    explorer gets the same label width, ``max(80px, (longest name + 2) ch)``, so the
+    tracks stay aligned, and the row grows by what the label gained, so the track keeps
+    its usual length. Returns (style, layout) keyword dicts for ``FloatSlider``.
+    """
+    label = f"max({DEFAULT_LABEL_WIDTH}, {max(map(len, names), default=0) + 2}ch)"
+    return {"description_width": label}, {"width": f"calc({label} + {DEFAULT_TRACK_WIDTH})"}
 
 
 def _flush_inline_figures() -> None:
