@@ -444,8 +444,11 @@ def build_submission(attack: Attack, source: nbformat.NotebookNode, folder: Path
     path.write_bytes(attack.raw if attack.raw is not None else nbformat.writes(notebook).encode())
 
 
-def solution_snippets(source: nbformat.NotebookNode) -> list[str]:
-    """Distinctive lines of the reference solution (between the solution markers of answer cells)."""
+def solution_snippets(source: nbformat.NotebookNode, *shown: nbformat.NotebookNode) -> list[str]:
+    """Distinctive lines of reference solution code (between the solution markers of answer cells, at
+    least 25 characters, not comments) that occur nowhere in the ``shown`` notebooks (the release,
+    the student's own submission): a line the student wrote or was handed is not a leak; any other is."""
+    public = "\n".join(cell.source for notebook in shown for cell in notebook.cells)
     found = []
     for cell in source.cells:
         inside = False
@@ -454,7 +457,7 @@ def solution_snippets(source: nbformat.NotebookNode) -> list[str]:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#"):
+            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#") and line.strip() not in public:
                 found.append(line.strip())
     return found
 
