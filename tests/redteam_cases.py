@@ -238,13 +238,16 @@ def _harvest():
 threading.Thread(target=_harvest, daemon=True).start()
 '''
 
-#: Prints every file it can read (working folder, /tmp, the course package) at cell time and during the probe.
+#: Prints every file it can read (working folder, /tmp) at cell time and during the probe. Installed
+#: packages are public and skipped: a virtualenv bound into the kernel's /tmp (the Gradescope zip run
+#: locally) is thousands of files, whose dump fills the kernel's memory before anything is shown.
 PRINT_EVERYTHING = r'''
 import os, sys, threading, time
 
 def _dump(roots):
     for root in roots:
-        for folder, _, names in os.walk(root):
+        for folder, folders, names in os.walk(root):
+            folders[:] = [f for f in folders if f not in ("site-packages", "venv", ".venv")]
             for name in names:
                 path = os.path.join(folder, name)
                 try:
