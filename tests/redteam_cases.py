@@ -256,9 +256,9 @@ def _dump(roots):
                 except OSError:
                     pass
 
-_roots = [os.getcwd(), "/tmp"] + [p for p in sys.path if "site-packages" in p][:1]
-_dump(_roots[:2])
-threading.Thread(target=lambda: [(_dump(_roots[:2]), time.sleep(0.2)) for _ in range(200)], daemon=True).start()
+_roots = [os.getcwd(), "/tmp"]
+_dump(_roots)
+threading.Thread(target=lambda: [(_dump(_roots), time.sleep(0.2)) for _ in range(200)], daemon=True).start()
 '''
 
 #: The kernel-side tools a grader might rely on, patched; the answer itself edits its input in place.
