@@ -214,7 +214,7 @@ class GradingClient(NotebookClient):
 
     On a timeout nbclient interrupts the kernel and then waits again, forever if
     the cell swallows KeyboardInterrupt. Here the cell gets :data:`INTERRUPT_GRACE`
-    seconds to stop; after that CellTimeoutError is raised and the caller kills
+    seconds of its own time to stop; after that CellTimeoutError is raised and the caller kills
     the kernel.
     """
 
@@ -223,6 +223,8 @@ class GradingClient(NotebookClient):
     timed_out: bool = False
     #: sends the kernel its one interrupt of the cell (shared with the watchdog); None: nbclient's own
     interrupter: Callable[[], bool] | None = None
+    #: the kernel's own time (set by the session; wall time until the kernel's pid is known)
+    clock: KernelClock = KernelClock(None)
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
         if msg.get("msg_type") == "error":  # always kept: nbgrader scores by it
@@ -260,12 +262,16 @@ class GradingClient(NotebookClient):
             self.interrupter()  # at most one SIGINT per cell, whoever asks first
         else:
             await _maybe_await(self.km.interrupt_kernel())
-        deadline = monotonic() + INTERRUPT_GRACE
-        while (left := deadline - monotonic()) > 0:
+        # The grace is the kernel's own time (formatting the interrupt's traceback takes seconds of
+        # CPU, which a saturated machine hands out slowly); wall time only bounds it.
+        clock = self.clock
+        start = clock.read()
+        wall_end = monotonic() + INTERRUPT_GRACE * WALL_SLACK
+        while clock.own_since(start) < INTERRUPT_GRACE and (left := wall_end - monotonic()) > 0:
             try:
-                msg = await _maybe_await(self.kc.shell_channel.get_msg(timeout=left))
+                msg = await _maybe_await(self.kc.shell_channel.get_msg(timeout=min(left, 0.5)))
             except Empty:
-                break
+                continue
             if msg.get("parent_header", {}).get("msg_id") == self.current_msg_id:
                 return msg
         raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
@@ -330,6 +336,7 @@ class KernelSession:
         self._execute = execute
         self.pid = getattr(getattr(manager, "provisioner", None), "pid", None)
         self.clock = KernelClock(self.pid)
+        client.clock = self.clock
         setup = self.run_hidden(GUARD_SETUP % self._token)
         if setup.status != "ok":
             raise RuntimeError(f"the grading kernel could not be prepared ({setup.status}: {setup.detail})")
