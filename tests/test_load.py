@@ -74,8 +74,6 @@ def test_course_autograde_scores_the_same_under_load(course):
     assert loaded == idle
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 10): in the Gradescope zip (kernels at 512 MB of data) the reference "
-                   "tuned_settings case raised MemoryError since reference classes became grader-side stand-ins")
 def test_gradescope_zip_scores_the_same_under_load(course, tmp_path):
     from course.gradescope import build, run_local
 

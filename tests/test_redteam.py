@@ -143,11 +143,8 @@ def test_calibration(course, autograded):
     assert sum(s for s, _ in question_scores(plain, "untouched").values()) == 0
 
 
-#: Cases seen failing in this stop's first CI run after the merge; open in issue 10 (each reason says what).
-KNOWN_OPEN = {
-    "loop_in_answer": "passed under course autograde with the 150 s budget; the Gradescope path not rerun yet",
-    "print_everything": "results.json quoted answer lines shared by the submission and the reference",
-}
+#: Attacks known to beat the grader, each with the reason (marked xfail so they stay visible). Empty: none.
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _known_open(request: pytest.FixtureRequest, attack: Attack) -> None:
@@ -169,19 +166,28 @@ def test_course_autograde_holds(course, autograded, attack, request):
     assert not autograded.markers[attack.name].exists(), "a forged file or unpickled payload appeared"
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 10): the print_everything attack printed nothing under course autograde in CI")
+def leaked_lines(source: nbformat.NotebookNode, submitted: Path, text: str) -> list[str]:
+    """Lines of reference solution code found in ``text`` (as they are, JSON- or HTML-escaped), leaving
+    out lines the student was handed (the release) or wrote (the submitted notebook)."""
+    import html
+
+    shown = [nbformat.read(str(path), as_version=4) for path in sorted(submitted.glob("*.ipynb"))]
+    snippets = solution_snippets(source, *shown)
+    assert len(snippets) > 20
+    return [s for s in snippets if s in text or json.dumps(s)[1:-1] in text or html.escape(s) in text]
+
+
 def test_no_solution_reaches_the_student(course, autograded):
     """A submission that prints every file it can read, at cell time and during the probe: neither its
     autograded notebook, its feedback nor (below) results.json holds a line of the reference solution."""
     from course.feedback import feedback
 
-    snippets = solution_snippets(course.source)
-    assert len(snippets) > 20
     graded = (course.course_dir / "autograded" / "print_everything" / "backprop" / f"{NOTEBOOK}.ipynb").read_text()
     folder = feedback(course.course_dir) / "print_everything" / "backprop"
     html = (folder / f"{NOTEBOOK}.html").read_text()
     assert "== /" in graded, "the attack printed nothing: it did not run"
-    leaked = [s for s in snippets if s in graded or s in html]
+    submitted = course.course_dir / "submitted" / "print_everything" / "backprop"
+    leaked = leaked_lines(course.source, submitted, graded + html)
     assert not leaked, leaked[:3]
 
 
@@ -237,7 +243,7 @@ def gradescope_runs(course, tmp_path_factory):
             else:
                 os.environ[key] = value
     time.sleep(5)
-    return SimpleNamespace(results=results, roots=roots, seconds=seconds)
+    return SimpleNamespace(results=results, roots=roots, seconds=seconds, submissions=submissions)
 
 
 @pytest.mark.parametrize("attack", CASES, ids=[f"{a.number:02d}-{a.name}" for a in CASES])
@@ -259,7 +265,9 @@ def test_gradescope_zip_holds(course, autograded, gradescope_runs, attack, reque
     assert result.get("leaderboard") is None  # the pickled model is never loaded
     if attack.from_release:
         text = json.dumps(result)
-        leaked = [s for s in solution_snippets(course.source) if s in text or json.dumps(s)[1:-1] in text]
+        if attack.name == "print_everything":
+            assert "== /" in text, "the attack printed nothing: it did not run"
+        leaked = leaked_lines(course.source, gradescope_runs.submissions[attack.name], text)
         assert not leaked, leaked[:3]
 
 

@@ -367,7 +367,8 @@ def sigmoid_backward_cases(rng: np.random.Generator, ref: Any):
     public = np.random.default_rng(0)
     x = public.uniform(-3.0, 3.0, size=(3, 4))
     upstream = gradcheck_upstream((3, 4))
-    hint = "grad_x = grad_out * out * (1 - out) with out = sigma(x) (cache the output in the forward pass)"
+    hint = ("multiply grad_out by the local derivative sigma(x) (1 - sigma(x)), computed from the output your "
+            "forward pass cached (no exponential needed)")
     yield backward_case("public gradient check: x (3, 4)", "sigmoid_forward", "sigmoid_backward", (x,), upstream,
                         reference_backward(ref, "sigmoid_forward", "sigmoid_backward", (x,), upstream), hint=hint)
     yield backward_case("public: x = -1000, 0, 1000", "sigmoid_forward", "sigmoid_backward",
@@ -495,8 +496,8 @@ REFERENCE_BLOCKS = {"fc_forward": "layers", "fc_backward": "layers", "l2_loss": 
 
 @question("linear_regression_step")
 def linear_regression_step_cases(rng: np.random.Generator, ref: Any):
-    hint = ("y_pred, cache = fc_forward(x, w, b); loss, grad_y_pred = l2_loss(y_pred, y); then "
-            "fc_backward(grad_y_pred, cache) gives grad_w and grad_b")
+    hint = ("chain your blocks: fc_forward gives the prediction and its cache, l2_loss (prediction first) the "
+            "loss and the gradient of the prediction, and fc_backward turns that gradient into grad_w and grad_b")
 
     def step_case(label: str, x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray,
                   expected: tuple | None = None) -> Case:

@@ -63,7 +63,7 @@ if [ -d "$ROOT/source/data/mnist" ]; then
 fi
 export HWLIB_DATA_DIR="$ROOT/cache"
 # Gradescope's default container has 768 MB: the grader (about 240 MB) and one kernel of at most
-# 512 MB of data (notebook 4 needs about 480). A kernel over it gets MemoryError; if the container
+# 512 MB of data (notebook 4's reference peaks at 435). A kernel over it gets MemoryError; if the container
 # still runs out, the kernel is the one the OOM killer takes (see course.sandbox_exec).
 export COURSE_SANDBOX_MEMORY_MB="${COURSE_SANDBOX_MEMORY_MB:-512}"
 # Gradescope stops a container after 600 s by default: grading stops at 500 s, so results.json

@@ -152,6 +152,26 @@ class Watchdog(threading.Thread):
         self.start_reading = clock.read()
         self.interrupted = self.killed = False
         self._done = threading.Event()
+        self._signal_lock = threading.Lock()
+        #: a SIGINT went to the kernel during this cell (from this watchdog or the wall-time net)
+        self.signalled = False
+
+    def interrupt_once(self) -> bool:
+        """Send the kernel one SIGINT for this cell; False when one was sent already.
+
+        A second SIGINT would land while IPython formats the first one's traceback: IPython
+        then prints a bare "KeyboardInterrupt" on stderr instead of an error (see
+        ``InteractiveShell.showtraceback``), and the cell's output no longer says what happened.
+        """
+        with self._signal_lock:
+            if self.signalled or not self.pid:
+                return False
+            self.signalled = True
+            try:
+                os.kill(self.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+            return True
 
     def run(self) -> None:
         if not self.pid:
@@ -161,7 +181,7 @@ class Watchdog(threading.Thread):
             try:
                 if not self.interrupted and used >= self.limit:
                     self.interrupted = True
-                    os.kill(self.pid, signal.SIGINT)
+                    self.interrupt_once()
                 elif self.interrupted and used >= self.limit + INTERRUPT_GRACE:
                     self.killed = True
                     os.kill(self.pid, signal.SIGKILL)
@@ -194,13 +214,17 @@ class GradingClient(NotebookClient):
 
     On a timeout nbclient interrupts the kernel and then waits again, forever if
     the cell swallows KeyboardInterrupt. Here the cell gets :data:`INTERRUPT_GRACE`
-    seconds to stop; after that CellTimeoutError is raised and the caller kills
+    seconds of its own time to stop; after that CellTimeoutError is raised and the caller kills
     the kernel.
     """
 
     last_reply: dict[str, Any] | None = None
     current_msg_id: str | None = None
     timed_out: bool = False
+    #: sends the kernel its one interrupt of the cell (shared with the watchdog); None: nbclient's own
+    interrupter: Callable[[], bool] | None = None
+    #: the kernel's own time (set by the session; wall time until the kernel's pid is known)
+    clock: KernelClock = KernelClock(None)
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
         if msg.get("msg_type") == "error":  # always kept: nbgrader scores by it
@@ -217,7 +241,12 @@ class GradingClient(NotebookClient):
         used = sizes.get(cell_index, 0)
         sizes[cell_index] = used + size
         if used + size > MAX_CELL_OUTPUT:
-            if used <= MAX_CELL_OUTPUT:
+            if used <= MAX_CELL_OUTPUT:  # the message that crosses the cap: keep what fits of its text
+                content = msg.get("content", {})
+                room = MAX_CELL_OUTPUT - used
+                if msg.get("msg_type") == "stream" and isinstance(content.get("text"), str) and room > 0:
+                    content["text"] = content["text"][:room]
+                    super().output(outs, msg, display_id, cell_index)
                 outs.append(nbformat.v4.new_output("stream", name="stdout",
                                                    text="\n... (output cut: more than 20,000 characters)\n"))
             return None
@@ -229,13 +258,20 @@ class GradingClient(NotebookClient):
 
     async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> dict | None:
         self.timed_out = True
-        await _maybe_await(self.km.interrupt_kernel())
-        deadline = monotonic() + INTERRUPT_GRACE
-        while (left := deadline - monotonic()) > 0:
+        if self.interrupter is not None:
+            self.interrupter()  # at most one SIGINT per cell, whoever asks first
+        else:
+            await _maybe_await(self.km.interrupt_kernel())
+        # The grace is the kernel's own time (formatting the interrupt's traceback takes seconds of
+        # CPU, which a saturated machine hands out slowly); wall time only bounds it.
+        clock = self.clock
+        start = clock.read()
+        wall_end = monotonic() + INTERRUPT_GRACE * WALL_SLACK
+        while clock.own_since(start) < INTERRUPT_GRACE and (left := wall_end - monotonic()) > 0:
             try:
-                msg = await _maybe_await(self.kc.shell_channel.get_msg(timeout=left))
+                msg = await _maybe_await(self.kc.shell_channel.get_msg(timeout=min(left, 0.5)))
             except Empty:
-                break
+                continue
             if msg.get("parent_header", {}).get("msg_id") == self.current_msg_id:
                 return msg
         raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
@@ -270,6 +306,11 @@ class KernelSession:
         #: wall seconds the next cells may take at most, whatever their own-time limit (a deadline)
         self.wall_cap: float | None = None
         self._capped = False
+        #: what the next cells' limit is, in words, for the message of a cell that reaches it
+        #: ("the cell limit of 10 s", "what was left of the notebook's 150 s") ...
+        self.budget_note = ""
+        #: ... and what a wall-time deadline that cuts a cell is
+        self.deadline_note = "the submission's time budget ran out"
 
     def start(self) -> None:
         """Start a fresh kernel and run the hidden set-up before any student code."""
@@ -295,6 +336,7 @@ class KernelSession:
         self._execute = execute
         self.pid = getattr(getattr(manager, "provisioner", None), "pid", None)
         self.clock = KernelClock(self.pid)
+        client.clock = self.clock
         setup = self.run_hidden(GUARD_SETUP % self._token)
         if setup.status != "ok":
             raise RuntimeError(f"the grading kernel could not be prepared ({setup.status}: {setup.detail})")
@@ -334,11 +376,13 @@ class KernelSession:
         # a deadline (wall time) that comes first is the submission's budget, not a slow machine
         self._capped = self.wall_cap is not None and self.wall_cap < wall
         client.timeout = max(1, math.ceil(self.wall_cap)) if self._capped else wall
+        client.interrupter = watchdog.interrupt_once if self.pid else None
         watchdog.start()
         try:
             outcome = self._execute_cell(cell, index, watchdog)
         finally:
             watchdog.stop()
+            client.interrupter = None
             self.own_seconds += watchdog.used()
             self.waited_seconds += self.clock.waited_since(watchdog.start_reading)
             self.sandbox.kill_strays(keep=self.pid)
@@ -378,6 +422,8 @@ class KernelSession:
         if client.timed_out and self.pid and not watchdog.interrupted and not self._capped:
             return self._too_slow(cell, watchdog)
         if client.timed_out or watchdog.interrupted:
+            budget = self.deadline_note if self._capped else self.budget_note or f"the limit of {self.cell_timeout} s"
+            _explain_stop(cell, index, self.cell_timeout if not self._capped else None, budget)
             return CellOutcome("timeout", f"a cell ran longer than {self.cell_timeout} s")
         if reply.get("ename") == "MemoryError":  # what it holds would starve every later cell
             return CellOutcome("died", "the cell ran out of memory (the sandbox's memory limit)")
@@ -418,6 +464,29 @@ class KernelSession:
         finally:
             self.notebook.cells.pop()
             self.set_cell_timeout(saved)
+
+
+#: What a stopped cell's message suggests.
+STOP_HINT = ("look for an endless loop, a sleep, or work much larger than the question needs "
+             "(cells that use this cell's results may fail too)")
+
+
+def _is_interrupt_output(output: Any) -> bool:
+    """The KeyboardInterrupt a grader's interrupt leaves: its traceback, or IPython's bare stderr line."""
+    if output.get("output_type") == "error":
+        return output.get("ename") == "KeyboardInterrupt"
+    return (output.get("output_type") == "stream" and output.get("name") == "stderr"
+            and str(output.get("text", "")).strip() == "KeyboardInterrupt")
+
+
+def _explain_stop(cell: Any, index: int, seconds: int | None, budget: str) -> None:
+    """Replace the interrupt's traceback in a cell the grader stopped by one line: which cell, why, a hint."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    which = f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
+    after = f" after {seconds} s of running" if seconds is not None else ""
+    message = f"{which} was stopped{after}: {budget}. Hint: {STOP_HINT}."
+    cell["outputs"] = [o for o in cell.get("outputs", []) if not _is_interrupt_output(o)]
+    cell["outputs"].append(_error_output("CellTimeout", message))
 
 
 def _error_output(name: str, message: str) -> nbformat.NotebookNode:

@@ -96,6 +96,17 @@ class Limits:
         left = self.notebook_timeout - (now - started if used is None else used)
         return min(left, self.deadline - now) if self.deadline is not None else left
 
+    def budget_note(self, used: float) -> str:
+        """In words, which limit a cell started now stops at (for the message of a stopped cell):
+        ``used`` is the notebook's own time so far."""
+        notebook_left = self.notebook_timeout - used
+        wall_left = self.wall_left()
+        if self.cell_timeout <= notebook_left and (wall_left is None or self.cell_timeout <= wall_left):
+            return f"the limit of {self.cell_timeout} s per cell"
+        if wall_left is None or notebook_left <= wall_left:
+            return f"the notebook's time budget of {self.notebook_timeout} s ran out"
+        return "the submission's time budget ran out"
+
     def wall_left(self) -> float | None:
         """Wall seconds to the deadline, if there is one."""
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -315,6 +326,7 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                     return False
                 session.set_cell_timeout(min(limits.cell_timeout, math.ceil(left)))
                 session.wall_cap = limits.wall_left()
+                session.budget_note = limits.budget_note(session.own_seconds)
                 original = cell.source
                 if index in reduced:
                     cell.source = definitions_source(original)

@@ -16,7 +16,7 @@ the kernel's folder served by :class:`ProbeServer` in this (trusted) process:
   wall time, measured here, minus the time spent in reference calls.
 
 Everything read from the kernel is JSON plus raw numeric arrays
-(:func:`course.kernel_runner.unpack`: no pickles, no objects); a missing or
+(:func:`course.kernel_runner.recv_message`: no pickles, no objects); a missing or
 malformed answer scores 0.
 """
 
@@ -224,12 +224,12 @@ class ProbeServer:
         with connection:
             while True:
                 try:
-                    message = wire.recv_frame(connection)
+                    message = wire.recv_message(connection)
                     if message is None:
                         return
-                    header, arrays = wire.unpack(message)
+                    header, arrays = message
                     reply, reply_arrays = self._handle(header, arrays)
-                    wire.send_frame(connection, wire.pack(reply, reply_arrays))
+                    wire.send_message(connection, reply, reply_arrays)
                 except Exception:
                     return  # a malformed message ends this connection; nothing is credited
 
