@@ -21,6 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course.paths import ASSIGNMENT
@@ -117,6 +118,14 @@ def _transitions_to(scheduler, key: str, state: str) -> int:
     return sum(1 for event in scheduler.story(key) if event[0] == key and event[2] == state)
 
 
+def _timed_verdict(autograded: Path, cell: tuple[str, str, str]) -> bool:
+    """Whether a graded cell failed on a timed case's limit (its verdict names the reference's time)."""
+    student, notebook, grade_id = cell
+    graded = nbformat.read(str(autograded / student / ASSIGNMENT / f"{notebook}.ipynb"), as_version=4)
+    return any(c.metadata.get("nbgrader", {}).get("grade_id") == grade_id and "the reference takes" in str(c.outputs)
+               for c in graded.cells)
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
     if not all((REPO / "notebooks" / name).exists() for name in NOTEBOOKS):
@@ -131,8 +140,6 @@ def course(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="open (issue 14): under heavy load (load average 15) a timed case of notebook 3 "
-                                        "scored differently on the cluster and locally (fit_affine_transform 0/5 vs 5/5)")
 def test_a_cluster_with_a_worker_killed_mid_notebook_grades_like_a_local_run(course, tmp_path):
     from distributed import LocalCluster
 
@@ -159,7 +166,14 @@ def test_a_cluster_with_a_worker_killed_mid_notebook_grades_like_a_local_run(cou
         assert _transitions_to(cluster.scheduler, key, "memory") == 1, cluster.scheduler.story(key)
     assert sorted(r.student for r in reports) == ["student000", "student001", "student002"]
     expected = _gradebook(local)
-    assert expected and _gradebook(remote) == expected
+    graded = _gradebook(remote)
+    assert expected and graded.keys() == expected.keys()
+    differing = sorted(cell for cell in expected if graded[cell] != expected[cell])
+    lower = {cell: remote if (graded[cell][0] or 0) < (expected[cell][0] or 0) else local for cell in differing}
+    if differing and all(_timed_verdict(lower[cell] / "autograded", cell) for cell in differing):
+        # not the cluster's doing: the run that scored lower failed a timed case's limit
+        pytest.xfail(f"open (issue 10): a timed case scored differently on a loaded machine: {differing}")
+    assert not differing, {cell: (graded[cell], expected[cell]) for cell in differing}
     for report in reports:
         assert sorted(report.notebooks) == sorted(Path(n).stem for n in NOTEBOOKS)
         assert all(n.status == "graded" for n in report.notebooks.values()), report
