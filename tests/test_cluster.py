@@ -6,7 +6,7 @@ worker once a grading kernel runs under it (mid-notebook, whatever the machine's
 speed), checks that the scheduler handed that notebook out again exactly once, and
 that the gradebook and reports of both runs are the same (each notebook counted
 once, none lost). About a minute on
-an idle 2-core machine.
+an idle 2-core machine; 8-12 minutes at load average 19.
 """
 
 from __future__ import annotations
@@ -85,9 +85,12 @@ class WorkerKiller(threading.Thread):
                     keys = client.run(_executing_keys, workers=[address]).get(address, [])
                     if len(keys) != 1 or not kernel.is_running():
                         continue  # the notebook ended meanwhile: wait for the next one
+                    sandbox = _sandbox_of(kernel)
                     os.kill(pid, signal.SIGKILL)
                     self.killed = (keys[0], pid)
                     psutil.wait_procs([psutil.Process(pid)], timeout=30)
+                    if sandbox is not None:  # a lost machine takes its folders with it; this one is still here
+                        shutil.rmtree(sandbox, ignore_errors=True)
                     return
                 time.sleep(self.poll)
 
@@ -106,6 +109,18 @@ def _grading_kernel(worker_pid: int):
                 return child
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
+    return None
+
+
+def _sandbox_of(kernel) -> Path | None:
+    """The sandbox folder of a kernel process (its connection file is ``SANDBOX/kernel/connection-N.json``)."""
+    try:
+        arguments = kernel.cmdline()
+    except Exception:
+        return None
+    for flag, value in zip(arguments, arguments[1:]):
+        if flag == "-f" and Path(value).parent.name == "kernel":
+            return Path(value).parents[1]
     return None
 
 
