@@ -2,9 +2,11 @@
 
 The end-to-end test grades three generated students (reference, partly answered,
 buggy) on two notebooks locally and on a three-worker LocalCluster, SIGKILLs one
-worker while it grades a notebook, and checks that the gradebook and reports of
-both runs are the same (each notebook counted once, none lost). About a minute on
-an idle 2-core machine.
+worker once a grading kernel runs under it (mid-notebook, whatever the machine's
+speed), checks that the scheduler handed that notebook out again exactly once, and
+that the gradebook and reports of both runs are the same (each notebook counted
+once, none lost). About a minute on
+an idle 2-core machine; 8-12 minutes at load average 19.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course.paths import ASSIGNMENT
@@ -51,34 +54,91 @@ def _gradebook(course_dir: Path) -> dict[tuple[str, str, str], tuple[float | Non
 
 
 class WorkerKiller(threading.Thread):
-    """SIGKILLs the first worker seen grading a notebook, once it has been at it for ``after`` seconds."""
+    """SIGKILLs the first worker process seen grading a notebook: not after a guessed delay, but once a
+    grading kernel is running under that worker (a kernel lives from the notebook's first cell to its
+    last probe call, so a worker with a live kernel is mid-notebook) and still runs at the kill."""
 
-    def __init__(self, address: str, after: float = 2.0) -> None:
+    def __init__(self, address: str, poll: float = 0.05) -> None:
         super().__init__(daemon=True)
-        self.address, self.after = address, after
+        self.address, self.poll = address, poll
         self.killed: tuple[str, int] | None = None  # (the job's key, the worker's pid)
+        self.error: BaseException | None = None
         self.stop = threading.Event()
 
     def run(self) -> None:
+        try:
+            self._hunt()
+        except BaseException as error:  # shown by the test, not lost in this thread
+            self.error = error
+
+    def _hunt(self) -> None:
+        import psutil
         from distributed import Client
 
         with Client(self.address, set_as_default=False) as client:
+            pids = client.run(os.getpid)  # worker address -> pid
             while not self.stop.is_set():
-                executing = client.run(_executing_keys)
-                busy = [(address, keys[0]) for address, keys in executing.items() if keys]
-                if busy:
-                    address, key = busy[0]
-                    time.sleep(self.after)
-                    if key in client.run(_executing_keys, workers=[address]).get(address, []):
-                        pid = client.run(os.getpid, workers=[address])[address]
-                        os.kill(pid, signal.SIGKILL)
-                        self.killed = (key, pid)
-                        return
-                time.sleep(0.2)
+                for address, pid in pids.items():
+                    kernel = _grading_kernel(pid)
+                    if kernel is None:
+                        continue
+                    keys = client.run(_executing_keys, workers=[address]).get(address, [])
+                    if len(keys) != 1 or not kernel.is_running():
+                        continue  # the notebook ended meanwhile: wait for the next one
+                    sandbox = _sandbox_of(kernel)
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed = (keys[0], pid)
+                    psutil.wait_procs([psutil.Process(pid)], timeout=30)
+                    if sandbox is not None:  # a lost machine takes its folders with it; this one is still here
+                        shutil.rmtree(sandbox, ignore_errors=True)
+                    return
+                time.sleep(self.poll)
+
+
+def _grading_kernel(worker_pid: int):
+    """The ipykernel process a worker started (its sandbox launcher becomes the kernel), or None."""
+    import psutil
+
+    try:
+        children = psutil.Process(worker_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return None
+    for child in children:
+        try:
+            if any("ipykernel" in part for part in child.cmdline()):
+                return child
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return None
+
+
+def _sandbox_of(kernel) -> Path | None:
+    """The sandbox folder of a kernel process (its connection file is ``SANDBOX/kernel/connection-N.json``)."""
+    try:
+        arguments = kernel.cmdline()
+    except Exception:
+        return None
+    for flag, value in zip(arguments, arguments[1:]):
+        if flag == "-f" and Path(value).parent.name == "kernel":
+            return Path(value).parents[1]
+    return None
 
 
 def _executing_keys(dask_worker) -> list[str]:
     return [str(task.key) for task in dask_worker.state.executing if str(task.key).startswith("course-grade-")]
+
+
+def _transitions_to(scheduler, key: str, state: str) -> int:
+    """How many times the scheduler moved ``key`` into ``state`` (its transition log: key, start, finish, ...)."""
+    return sum(1 for event in scheduler.story(key) if event[0] == key and event[2] == state)
+
+
+def _timed_verdict(autograded: Path, cell: tuple[str, str, str]) -> bool:
+    """Whether a graded cell failed on a timed case's limit (its verdict names the reference's time)."""
+    student, notebook, grade_id = cell
+    graded = nbformat.read(str(autograded / student / ASSIGNMENT / f"{notebook}.ipynb"), as_version=4)
+    return any(c.metadata.get("nbgrader", {}).get("grade_id") == grade_id and "the reference takes" in str(c.outputs)
+               for c in graded.cells)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +155,6 @@ def course(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="open (issue 14): the worker was not killed mid-notebook in CI (timing): the test proved nothing")
 def test_a_cluster_with_a_worker_killed_mid_notebook_grades_like_a_local_run(course, tmp_path):
     from distributed import LocalCluster
 
@@ -113,11 +172,23 @@ def test_a_cluster_with_a_worker_killed_mid_notebook_grades_like_a_local_run(cou
             reports = autograde(remote, cluster=cluster.scheduler_address, progress=False)
         finally:
             killer.stop.set()
-            killer.join(timeout=30)
-    assert killer.killed is not None, "no worker was killed mid-notebook: the test proved nothing"
+            killer.join(timeout=60)
+        assert killer.error is None, f"the killer failed: {killer.error!r}"
+        assert killer.killed is not None, "no worker was killed mid-notebook: the test proved nothing"
+        key, _pid = killer.killed
+        # the lost notebook was handed out again exactly once, and its result taken once
+        assert _transitions_to(cluster.scheduler, key, "processing") == 2, cluster.scheduler.story(key)
+        assert _transitions_to(cluster.scheduler, key, "memory") == 1, cluster.scheduler.story(key)
     assert sorted(r.student for r in reports) == ["student000", "student001", "student002"]
     expected = _gradebook(local)
-    assert expected and _gradebook(remote) == expected
+    graded = _gradebook(remote)
+    assert expected and graded.keys() == expected.keys()
+    differing = sorted(cell for cell in expected if graded[cell] != expected[cell])
+    lower = {cell: remote if (graded[cell][0] or 0) < (expected[cell][0] or 0) else local for cell in differing}
+    if differing and all(_timed_verdict(lower[cell] / "autograded", cell) for cell in differing):
+        # not the cluster's doing: the run that scored lower failed a timed case's limit
+        pytest.xfail(f"open (issue 10): a timed case scored differently on a loaded machine: {differing}")
+    assert not differing, {cell: (graded[cell], expected[cell]) for cell in differing}
     for report in reports:
         assert sorted(report.notebooks) == sorted(Path(n).stem for n in NOTEBOOKS)
         assert all(n.status == "graded" for n in report.notebooks.values()), report

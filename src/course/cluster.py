@@ -168,7 +168,7 @@ def _submission_start(run: str, student: str) -> float:
 
 def grade_remote(job: RemoteJob) -> NotebookResult:
     """Grade one notebook on a worker; the result travels back as data."""
-    from course.autograde import _job
+    from course.autograde import _grade_job
     from distributed import get_worker
 
     plugin = get_worker().plugins.get(f"{PLUGIN_NAME}-{job.digest}")
@@ -185,7 +185,10 @@ def grade_remote(job: RemoteJob) -> NotebookResult:
             submission.mkdir(parents=True)
             _unzip(job.submission, submission)
             db_url = f"sqlite:///{plugin.folder / _GRADEBOOK}"
-            return _job((str(submission / f"{job.name}.ipynb"), job.student, db_url, str(submission), limits, None))
+            # not autograde._job: that installs a Ctrl-C handler, which only a main thread may do, and a
+            # Dask worker runs its jobs in a thread (stopping a cluster run is the scheduler's business)
+            return _grade_job((str(submission / f"{job.name}.ipynb"), job.student, db_url, str(submission),
+                               limits, None))
 
 
 def _lost(job: RemoteJob, error: BaseException) -> NotebookResult:
