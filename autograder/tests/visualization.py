@@ -49,7 +49,8 @@ MIN_RISE_FRACTION = 0.5
 ASCENT_HINT = ("add learning_rate * direction, with direction = gradient of the score - weight_decay * image, "
                "rescaled to norm clip_grad only when its norm is larger")
 LOOP_HINT = ("follow the recipe in order: noise from np.random.default_rng(seed), clamp; per step: jitter "
-             "(rng.integers(-jitter, jitter + 1, size=2), np.roll over axes (0, 1)), ascent_step, roll back, "
+             "(both offsets from one rng.integers call, -jitter to jitter inclusive; np.roll over the pixel axes), "
+             "ascent_step, roll back, "
              "blur when (step + 1) % blur_every == 0, clamp image + mean to [0, 1]; return image + mean")
 
 
@@ -394,8 +395,8 @@ def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
         ("weight_decay = 0.5", dict(weight_decay=0.5), "pass weight_decay on to ascent_step"),
         ("clip_grad = 0.3", dict(clip_grad=0.3), "pass clip_grad on to ascent_step"),
         ("jitter = 2, seed 4", dict(jitter=2, seed=4),
-         "dy, dx = rng.integers(-jitter, jitter + 1, size=2); np.roll(image, (dy, dx), axis=(0, 1)) before the "
-         "step and np.roll(image, (-dy, -dx), axis=(0, 1)) after it"),
+         "draw both offsets with one rng.integers call covering -jitter to jitter inclusive (its upper end is "
+         "excluded), shift with np.roll along the two pixel axes before the step and shift back after it"),
         ("blur_every = 4, blur_sigma = 0.7", dict(blur_every=4, blur_sigma=0.7),
          "blur after steps 4, 8, 12, ... ((step + 1) % blur_every == 0), on the normalised image"),
         ("clamp = False", dict(clamp=False, learning_rate=0.5), "with clamp=False, do not clip at all"),
