@@ -452,17 +452,23 @@ def solution_snippets(source: nbformat.NotebookNode, *shown: nbformat.NotebookNo
     least 25 characters, not comments) that occur nowhere in the ``shown`` notebooks (the release,
     the student's own submission): a line the student wrote or was handed is not a leak; any other is."""
     public = "\n".join(cell.source for notebook in shown for cell in notebook.cells)
-    found = []
-    for cell in source.cells:
+    solution, _ = split_solution_lines(source)
+    return [line for line in solution if len(line) >= 25 and not line.startswith("#") and line not in public]
+
+
+def split_solution_lines(notebook: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
+    """(stripped lines between the solution markers, every other line) of all cells; markers dropped."""
+    solution, public = [], []
+    for cell in notebook.cells:
         inside = False
         for line in cell.source.splitlines():
             if "### BEGIN SOLUTION" in line:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#") and line.strip() not in public:
-                found.append(line.strip())
-    return found
+            else:
+                (solution if inside else public).append(line.strip())
+    return solution, public
 
 
 def _fill(text: str, fill: dict[str, str]) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from redteam_cases import split_solution_lines
+
 REPO = Path(__file__).resolve().parents[1]
 SPECS = sorted((REPO / "autograder" / "tests").glob("*.py"))
 #: Shorter solution lines (``return x``, ``out = cache``) are common Python, not the solution.
@@ -24,19 +26,9 @@ MIN_LENGTH = 15
 
 def reference_only_lines(notebook: nbformat.NotebookNode) -> set[str]:
     """Solution code lines (stripped, not comments) that occur nowhere outside the solution regions."""
-    public, solution = [], []
-    for cell in notebook.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if "### BEGIN SOLUTION" in line:
-                inside = True
-            elif "### END SOLUTION" in line:
-                inside = False
-            else:
-                (solution if inside else public).append(line)
+    solution, public = split_solution_lines(notebook)
     shown = "\n".join(public)
-    return {line.strip() for line in solution
-            if len(line.strip()) >= MIN_LENGTH and not line.strip().startswith("#") and line.strip() not in shown}
+    return {line for line in solution if len(line) >= MIN_LENGTH and not line.startswith("#") and line not in shown}
 
 
 def shown_texts(spec: Path) -> list[str]:

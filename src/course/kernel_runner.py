@@ -74,19 +74,26 @@ def pack(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
 
     Only numeric dtypes travel (no objects, no pickles); nothing here parses with ``ast``.
     """
-    table, chunks, offset = [], [], 0
+    table, views, _ = _array_table(arrays)
+    body = _dumps({"header": header, "arrays": table}).encode()
+    return _pack(">I", _len(body)) + body + b"".join(views)
+
+
+def _array_table(arrays: Mapping[str, np.ndarray]) -> tuple[list, list[memoryview], int]:
+    """The header's table of ``arrays`` (key, dtype, shape, offset, length), a byte view of each
+    (C-contiguous, numeric only) and their total length."""
+    table, views, offset = [], [], 0
     for key, value in arrays.items():
         array = _asarray(value)
         if not array.flags.c_contiguous:
             array = array.copy(order="C")
         if array.dtype.kind not in "biufc":
             raise TypeError(f"cannot send an array of dtype {array.dtype}")
-        data = array.tobytes()
-        table.append([key, array.dtype.str, list(array.shape), offset, _len(data)])
-        chunks.append(data)
-        offset += _len(data)
-    body = _dumps({"header": header, "arrays": table}).encode()
-    return _pack(">I", _len(body)) + body + b"".join(chunks)
+        view = _memoryview(array.reshape(-1)).cast("B")
+        table.append([key, array.dtype.str, list(array.shape), offset, view.nbytes])
+        views.append(view)
+        offset += view.nbytes
+    return table, views, offset
 
 
 def unpack(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -123,17 +130,7 @@ def send_message(sock: socket.socket, header: Mapping[str, Any], arrays: Mapping
     """``send_frame(sock, pack(header, arrays))`` without copying the arrays: the frame goes out
     piece by piece, each array straight from its own memory. The probe moves whole data sets
     (notebook 4's 2,000 CIFAR-10 images), and a copy of them costs the kernel tens of MB."""
-    table, views, offset = [], [], 0
-    for key, value in arrays.items():
-        array = _asarray(value)
-        if not array.flags.c_contiguous:
-            array = array.copy(order="C")
-        if array.dtype.kind not in "biufc":
-            raise TypeError(f"cannot send an array of dtype {array.dtype}")
-        view = _memoryview(array.reshape(-1)).cast("B")
-        table.append([key, array.dtype.str, list(array.shape), offset, view.nbytes])
-        views.append(view)
-        offset += view.nbytes
+    table, views, offset = _array_table(arrays)
     body = _dumps({"header": header, "arrays": table}).encode()
     sock.sendall(_pack(">Q", 4 + _len(body) + offset) + _pack(">I", _len(body)) + body)
     for view in views:
