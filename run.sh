@@ -64,7 +64,7 @@ case "$cmd" in
     fi
     # The whole suite, then the load test alone: it saturates every core on purpose,
     # so it neither slows nor is slowed by the other tests.
-    "$VENV/bin/python" -m pytest -n 2 --dist loadfile --ignore=tests/test_load.py "$@"
+    "$VENV/bin/python" -m pytest -n 2 --dist loadfile --ignore=tests/test_load.py --durations=30 "$@"
     say "running the load test (scores idle vs. every core busy)"
     exec "$VENV/bin/python" -m pytest tests/test_load.py "$@"
     ;;

@@ -272,3 +272,75 @@ def test_source_facts_come_from_the_submitted_text():
     assert "hwlib.gradcheck.numeric_jacobian" in index.describe("back2")["uses"]
     assert index.describe("sneaky")["problems"]
     assert not index.describe("gone")["defined"]
+
+
+# --- the timed cases' clock: the kernel's computing time, whatever the grader's speed -----------
+
+KERNEL = """
+import subprocess, sys, threading, time
+import numpy as np
+from course import kernel_runner
+
+def calls_the_grader(n):
+    total = 0.0
+    for _ in range(int(n)):
+        total += float(helper(np.ones(2))[0])
+    return total
+
+def _spin(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+def computes_in_a_thread(seconds):
+    worker = threading.Thread(target=_spin, args=(seconds,))
+    worker.start()
+    worker.join()
+    return 1.0
+
+def computes_in_a_child(seconds):
+    code = "import time\\nend = time.process_time() + %r\\nwhile time.process_time() < end: pass\\n" % seconds
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return 1.0
+
+kernel_runner.probe("probe.sock", 60.0, globals())
+"""
+
+
+def test_timed_cases_count_computing_not_waiting_for_a_slow_grader(tmp_path, monkeypatch):
+    """A grader slow to answer reference calls (a busy machine, a niced grader) adds nothing to the
+    student's time; computing in threads or child processes counts in full (the CPU clock)."""
+    import subprocess
+    import sys
+    import time
+
+    from course.calibration import CpuClock, available
+
+    if not available():
+        pytest.skip("no /proc schedstat on this machine")
+    send = kernel_runner.send_message
+
+    def slow_send(connection, header, arrays):  # the grader answers 30 ms late, every time
+        time.sleep(0.03)
+        return send(connection, header, arrays)
+
+    monkeypatch.setattr(kernel_runner, "send_message", slow_send)
+    limit = TimeLimit(lambda: None, factor=1.0, floor=0.01)
+    cases = [Case("waits", [call("calls_the_grader", 40)], fetch=("0",), use_reference={"helper": "layers"},
+                  time_limit=limit),
+             Case("thread", [call("computes_in_a_thread", 0.6)], fetch=("0",), time_limit=limit),
+             Case("child", [call("computes_in_a_child", 0.6)], fetch=("0",), time_limit=limit)]
+    (tmp_path / "kernel.py").write_text(KERNEL)
+    with probe.ProbeServer(tmp_path, cases, lambda key: REFERENCE) as server:
+        kernel = subprocess.Popen([sys.executable, "kernel.py"], cwd=tmp_path)
+        server.cpu = CpuClock(kernel.pid)
+        started = time.monotonic()
+        assert kernel.wait(timeout=120) == 0
+        wall = time.monotonic() - started
+    waits, thread, child = server.executions()
+    assert waits.error is None and waits.outputs["0"] == 40 * 101.0
+    assert wall > 40 * 0.03 * 2  # every call and the answer waited for the grader
+    assert waits.seconds < 0.5, f"{waits.seconds:.2f} s charged for waiting on the grader"
+    # the notebook's own-time budget does not count the grader's slowness either
+    assert server.serving_seconds_total() >= 40 * 0.03
+    assert thread.seconds >= 0.5 and child.seconds >= 0.5, (thread.seconds, child.seconds)

@@ -38,7 +38,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from course.calibration import GRADER_SLOW, KernelClock
+from course.calibration import GRADER_SLOW, CpuClock, KernelClock
 from course.sandbox import Sandbox
 
 #: Largest output kept per cell (characters of text); the rest is dropped with a note.
@@ -303,6 +303,8 @@ class KernelSession:
         self.waited_seconds = 0.0
         self.pid: int | None = None
         self.clock = KernelClock(None)
+        #: computing time of the kernel and its processes (timed hidden cases)
+        self.cpu = CpuClock(None)
         #: wall seconds the next cells may take at most, whatever their own-time limit (a deadline)
         self.wall_cap: float | None = None
         self._capped = False
@@ -336,6 +338,7 @@ class KernelSession:
         self._execute = execute
         self.pid = getattr(getattr(manager, "provisioner", None), "pid", None)
         self.clock = KernelClock(self.pid)
+        self.cpu = CpuClock(self.pid, getattr(self.sandbox, "uid", None))
         client.clock = self.clock
         setup = self.run_hidden(GUARD_SETUP % self._token)
         if setup.status != "ok":

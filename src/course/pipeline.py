@@ -376,11 +376,12 @@ def executed(notebook: nbformat.NotebookNode, sandbox: Sandbox, limits: Limits,
                 run.status, run.reason = limits.stop_status(started, session.waited_seconds)
                 break
             session.wall_cap = limits.wall_left()
-            with probe.ProbeServer(sandbox.work, batch, reference.load, clock=session.clock) as server:
+            with probe.ProbeServer(sandbox.work, batch, reference.load, clock=session.clock,
+                                   cpu=session.cpu) as server:
                 outcome = session.run_hidden(
                     kernel_runner.probe_source(probe.SOCKET_NAME, limits.case_timeout),
                     timeout=min(int(len(batch) * limits.case_timeout) + limits.cell_timeout, math.ceil(left)),
-                    excluded=server.reference_seconds_total)
+                    excluded=server.serving_seconds_total)
             if outcome.status == calibration.GRADER_SLOW:
                 run.status, run.reason = outcome.status, outcome.detail
                 break

@@ -13,7 +13,9 @@ the kernel's folder served by :class:`ProbeServer` in this (trusted) process:
   code runs here, and only its results (arrays, numbers, object state) go back.
 * ``answer``: the outputs of the case in progress, the array arguments as they
   were after each call, and the warnings seen. The server records the case's
-  wall time, measured here, minus the time spent in reference calls.
+  time, measured here: for a timed case the CPU time the kernel's processes
+  computed (waiting for a core or for a reference call's answer is not
+  computing), otherwise own time minus the time spent in reference calls.
 
 Everything read from the kernel is JSON plus raw numeric arrays
 (:func:`course.kernel_runner.recv_message`: no pickles, no objects); a missing or
@@ -23,6 +25,7 @@ malformed answer scores 0.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import threading
 import time
@@ -34,7 +37,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from course.calibration import ClockReading, KernelClock
+from course.calibration import ClockReading, CpuClock, KernelClock
 
 from course import kernel_runner as wire
 from course.cases import Case, Execution, Ref
@@ -142,6 +145,15 @@ def decode_answer(case: Case, answer: Any, arrays: dict[str, np.ndarray]) -> Exe
     return run
 
 
+def _thread_run_delay() -> float:
+    """Seconds the calling thread has waited for a core so far (0 where schedstat is missing)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 @dataclass
 class _Turn:
     """The case in progress."""
@@ -150,6 +162,8 @@ class _Turn:
     started: float
     reference_seconds: float = 0.0
     reading: ClockReading | None = None
+    #: CPU snapshot of the kernel's processes, for a timed case (see :class:`course.calibration.CpuClock`)
+    cpu: dict[int, float] | None = None
     call: int = 0
     classes: set[str] = field(default_factory=set)
 
@@ -162,10 +176,17 @@ class ProbeServer:
     """
 
     def __init__(self, folder: Path, cases: list[Case], reference: Callable[[str], types.ModuleType],
-                 clock: KernelClock | None = None) -> None:
-        #: the kernel's own time (wall minus waiting for a core): a case's time does not depend on load
+                 clock: KernelClock | None = None, cpu: CpuClock | None = None) -> None:
+        #: the kernel's own time (wall minus waiting for a core), for untimed cases
         self.clock = clock or KernelClock(None)
+        #: the computing time of the kernel's processes: a timed case's time, which neither a busy
+        #: machine nor a slow grader answering reference stand-ins changes
+        self.cpu = cpu or CpuClock(None)
         self.reference_seconds_spent = 0.0
+        #: wall seconds the kernel waited for this server: reading, handling and answering each
+        #: request, plus this server's thread waiting for a core once a request had come
+        self.serving_seconds = 0.0
+        self.serving_lock = threading.Lock()
         self.folder = folder
         self.cases = cases
         self.reference = reference
@@ -224,12 +245,18 @@ class ProbeServer:
         with connection:
             while True:
                 try:
+                    before = _thread_run_delay()
+                    select.select([connection], [], [])  # until the kernel sends (or hangs up)
+                    arrived = time.monotonic()
+                    woke = max(0.0, _thread_run_delay() - before)  # this thread waiting for a core to read it
                     message = wire.recv_message(connection)
                     if message is None:
                         return
                     header, arrays = message
                     reply, reply_arrays = self._handle(header, arrays)
                     wire.send_message(connection, reply, reply_arrays)
+                    with self.serving_lock:
+                        self.serving_seconds += woke + (time.monotonic() - arrived)
                 except Exception:
                     return  # a malformed message ends this connection; nothing is credited
 
@@ -257,7 +284,9 @@ class ProbeServer:
             self.next_index += 1
             encoder = wire.Encoder("i")
             spec = case_spec(self.cases[index], encoder, self.classes, self.reference)
+            timed = self.cases[index].time_limit is not None
             self.turn = _Turn(index, time.monotonic(), reading=self.clock.read(),
+                              cpu=self.cpu.read() if timed else None,
                               classes={v["qualified"] for v in spec["use_reference"].values() if v["kind"] == "class"})
             return {"index": index, "case": spec}, encoder.arrays
 
@@ -269,8 +298,12 @@ class ProbeServer:
             if turn is None or header.get("case") != turn.index or turn.index in self.answers:
                 return {"ok": False}, {}
             run = decode_answer(self.cases[turn.index], header.get("answer"), arrays)
-            own = self.clock.own_since(turn.reading) if turn.reading is not None else now - turn.started
-            run.seconds = max(0.0, own - turn.reference_seconds)
+            computed = self.cpu.since(turn.cpu) if turn.cpu is not None else None
+            if computed is not None:
+                run.seconds = computed  # the reference runs in this process: none of it is in there
+            else:
+                own = self.clock.own_since(turn.reading) if turn.reading is not None else now - turn.started
+                run.seconds = max(0.0, own - turn.reference_seconds)
             self.answers[turn.index] = run
             return {"ok": True}, {}
 
@@ -326,6 +359,12 @@ class ProbeServer:
     def reference_seconds_total(self) -> float:
         """Seconds this server spent in reference calls (the grader's time, not the student's)."""
         return self.reference_seconds_spent
+
+    def serving_seconds_total(self) -> float:
+        """Seconds the kernel spent waiting for this server (see :attr:`serving_seconds`): not the
+        student's time, so not counted against the notebook's own-time budget."""
+        with self.serving_lock:
+            return self.serving_seconds
 
     def _target(self, case: Case, turn: _Turn, name: str, method: Any) -> Any:
         if ":" in name:  # a reference class: its constructor or one of its methods
