@@ -1155,11 +1155,12 @@ gallery(UNIT_SETTINGS, CLASS_SETTINGS, NUM_UNITS_SHOWN)
 #   labelled with it in the gallery) and avoids those with negative weights; the class images
 #   resemble a blend of "their" units.
 # * Starting coarse restricts the first steps to a few big pixels, so the image gets its large
-#   layout (colour regions, a bright centre, a horizon) before any fine detail; at the finer scales
-#   the ascent only adds detail on top of it. Blurring the gradient removes its high-frequency part
-#   at every step. Both keep the pixel-level noise of plain ascent out, so the images are smoother
-#   and look more like the coarse structure of real images of the class, at a similar or slightly
-#   lower score.
+#   layout (regions of one colour, a bright or dark centre, a horizon) before any detail; the finer
+#   scales only add detail on top of it (with the nearest-neighbour `upsample`, the blocks of the
+#   coarse stage often stay visible). Blurring the gradient removes its high-frequency part at every
+#   step. Both keep the pixel-level noise of plain ascent out: the class images become colour
+#   layouts typical of the class (green for frog and deer, blue for ship and airplane), with little
+#   of the speckle of Part D's first grid, at a similar score.
 #
 # === BEGIN MARK SCHEME ===
 # 1 point: a unit is described as a template (its weight pattern) AND the class image as a
