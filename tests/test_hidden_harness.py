@@ -160,6 +160,17 @@ NUMERIC_ANSWERS = {
     "                for k, p in self.parameters().items()}\n",
     ("visualization", "input_gradient"): "from hwlib.gradcheck import numeric_gradient_array as ng\n"
     "def input_gradient(model, X, class_index):\n    return None, ng(lambda v: v, X, X)\n",
+    ("visualization", "hidden_unit_gradient"): "import hwlib.gradcheck\n"
+    "def hidden_unit_gradient(model, X, layer, unit):\n"
+    "    W1, b1 = model.parameters()['W1'], model.parameters()['b1']\n"
+    "    values = fc_forward(X, W1, b1)[0]\n"
+    "    upstream = np.zeros_like(values); upstream[:, unit] = 1.0\n"
+    "    return values, hwlib.gradcheck.numeric_gradient_array(lambda v: fc_forward(v, W1, b1)[0], X, upstream)\n",
+    ("visualization", "multiscale_visualization"): "def _back(large, small, factor):\n"
+    "    return numeric_gradient_array(lambda z: upsample(z, factor), small.copy(), large)\n"
+    "def multiscale_visualization(model, unit, *, scales=(4, 2, 1), **options):\n"
+    "    small = np.zeros((8, 8, 3))\n"
+    "    return _back(input_gradient(model, small, unit)[1], small, scales[0])\n",
 }
 
 

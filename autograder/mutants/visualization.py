@@ -90,3 +90,44 @@ MUTANTS = [
            new="        if clamp:\n            image = clamped(image)\n    image = image - mean\n    ### END SOLUTION",
            fails=LOOP_TESTS, description="returns the normalised image (the mean is never added back)"),
 ]
+
+HIDDEN = "hidden_unit_gradient_answer"
+HIDDEN_TESTS = ("hidden_unit_gradient_tests",)
+MULTISCALE = "multiscale_visualization_answer"
+MULTISCALE_TESTS = ("multiscale_visualization_tests",)
+
+MUTANTS += [
+    # hidden_unit_gradient (extra credit)
+    Mutant(name="hidden_skips_relu_backward", answer=HIDDEN,
+           old="grad_pre_activation = relu_backward(grad_unit, relu_cache)", new="grad_pre_activation = grad_unit",
+           fails=HIDDEN_TESTS, description="for relu1, forgets that no gradient flows through a unit that is off"),
+    Mutant(name="hidden_onehot_in_row", answer=HIDDEN,
+           old="grad_unit[:, unit] = 1.0", new="grad_unit[unit] = 1.0",
+           fails=HIDDEN_TESTS, description="puts the one-hot in row unit instead of column unit"),
+    Mutant(name="hidden_relu1_values_before_relu", answer=HIDDEN,
+           old="values = activation", new="values = pre_activation",
+           fails=HIDDEN_TESTS, description="returns the values before the ReLU for layer relu1"),
+    Mutant(name="hidden_gradient_of_weights", answer=HIDDEN,
+           old="grad_X, _, _ = fc_backward(grad_pre_activation, fc1_cache)",
+           new="_, grad_X, _ = fc_backward(grad_pre_activation, fc1_cache)",
+           fails=HIDDEN_TESTS, description="returns the gradient of W1 instead of the gradient of X"),
+    # multiscale_visualization (extra credit)
+    Mutant(name="multiscale_averages_blocks", answer=MULTISCALE,
+           old="grad_small = blocks.sum(axis=(1, 3))", new="grad_small = blocks.mean(axis=(1, 3))",
+           fails=MULTISCALE_TESTS, description="averages the gradient over each block instead of adding it up"),
+    Mutant(name="multiscale_subsamples_gradient", answer=MULTISCALE,
+           old="grad_small = blocks.sum(axis=(1, 3))", new="grad_small = grad_large[::factor, ::factor]",
+           fails=MULTISCALE_TESTS, description="takes one pixel of each block's gradient instead of all of them"),
+    Mutant(name="multiscale_blurs_image_not_gradient", answer=MULTISCALE,
+           old="grad_large = gaussian_blur(grad_large, blur_gradient_sigma)",
+           new="small = gaussian_blur(small, blur_gradient_sigma)",
+           fails=MULTISCALE_TESTS, description="blurs the image instead of the gradient"),
+    Mutant(name="multiscale_descends", answer=MULTISCALE,
+           old="small = small + learning_rate * (grad_small - weight_decay * small)",
+           new="small = small - learning_rate * (grad_small - weight_decay * small)",
+           fails=MULTISCALE_TESTS, description="gradient descent instead of ascent"),
+    Mutant(name="multiscale_restarts_at_each_scale", answer=MULTISCALE,
+           old="small = upsample(small, scales[index - 1] // factor)",
+           new="small = 0.01 * rng.standard_normal((height // factor, width // factor, channels))",
+           fails=MULTISCALE_TESTS, description="starts from fresh noise at every scale instead of upsampling"),
+]

@@ -28,12 +28,18 @@
 # | Q6.3 | `class_visualization`: the whole loop (noise start, jitter, blur, clamping) | 6 |
 # | Q6.4 | written: reading the learning-rate sweep | 2 |
 # | Q6.5 | written: why the images look like noise, and what each regulariser does | 3 |
-# | | **total** | **20** |
+# | | **main part** | **20** |
+# | Q6.6 | extra credit: `hidden_unit_gradient`: gradient of one hidden unit with respect to the input | 2 |
+# | Q6.7 | extra credit: `multiscale_visualization`: coarse-to-fine ascent with a blurred gradient | 2 |
+# | Q6.8 | extra credit, written: hidden units, classes and scales | 1 |
+# | | **total, with the extra credit** | **25** |
 #
-# Q6.1–Q6.3 are autograded: each has a test cell with public checks you can run while you work, and
-# hidden checks (other networks, shapes and options) that run when your notebook is graded. The
-# hidden checks use correct versions of your notebook 2 layers, so a mistake made there does not
-# cost points here again. Q6.4 and Q6.5 are read by a person.
+# Q6.6–Q6.8 are the handout's extra credit: they add 5 points to the notebook's 20.
+# Q6.1–Q6.3, Q6.6 and Q6.7 are autograded: each has a test cell with public checks you can run while
+# you work, and hidden checks (other networks, shapes and options) that run when your notebook is
+# graded. The hidden checks use correct versions of your notebook 2 layers (and of the earlier
+# questions of this notebook), so a mistake made there does not cost points here again. Q6.4, Q6.5
+# and Q6.8 are read by a person.
 #
 # Rules: numpy only, and never modify an input array in place.
 
@@ -157,6 +163,8 @@ print(f"validation accuracy: {accuracy(model, data['X_val'], data['y_val']):.1%}
 # convert between the two; they are exact inverses. `gaussian_blur` smooths each colour channel of
 # an image with a Gaussian of standard deviation `sigma` pixels (a separable filter: first along
 # the rows, then along the columns; the border pixels are repeated outwards).
+# `upsample(image, factor)` makes an image `factor` times larger along both pixel axes by
+# repeating each pixel as a `factor` x `factor` block (the extra-credit part at the end uses it).
 
 # %% nbgrader={"grade": false, "grade_id": "helpers", "locked": true, "schema_version": 3, "solution": false}
 def image_to_batch(image: np.ndarray) -> np.ndarray:
@@ -188,6 +196,21 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
         blurred = sum(weight * np.take(padded, np.arange(k, k + length), axis=axis)
                       for k, weight in enumerate(kernel))
     return blurred
+
+
+def upsample(image: np.ndarray, factor: int) -> np.ndarray:
+    """(h, w, C) image -> (factor*h, factor*w, C): every pixel becomes a factor x factor block of copies."""
+    return np.repeat(np.repeat(np.asarray(image), factor, axis=0), factor, axis=1)
+
+
+def check_scales(scales: tuple[int, ...], image_shape: tuple[int, int, int]) -> None:
+    """Raise ValueError unless every scale divides the image's height and width and the one before it."""
+    height, width, _ = image_shape
+    if not scales or any(int(f) != f or f < 1 or height % f or width % f for f in scales):
+        raise ValueError(f"scales {tuple(scales)} must be whole numbers >= 1 that divide the image's height and "
+                         f"width {height, width}; try (4, 2, 1)")
+    if any(coarse % fine for coarse, fine in zip(scales, scales[1:])):
+        raise ValueError(f"each scale must be a multiple of the next one, got {tuple(scales)}; try (4, 2, 1)")
 
 
 def class_scores(model: Classifier, image: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -263,9 +286,20 @@ def _ascent_step_problem() -> str:
     return "" if good else "fails its hand-checkable example"
 
 
+def _hidden_unit_gradient_problem() -> str:
+    X = np.array([[1.0, 1.0], [0.0, -1.0]])
+    values, grad_X = hidden_unit_gradient(HAND_NETWORK, X, "relu1", 1)
+    if not (np.allclose(values, [[3.0, 0.5], [0.0, 0.0]]) and np.allclose(grad_X, [[-1.0, 1.0], [0.0, 0.0]])):
+        return "fails its hand-checkable example"
+    network, X = small_random_network(12, 7, 4, seed=1), np.random.default_rng(2).standard_normal((3, 12))
+    numeric = numeric_gradient_array(lambda Z: hidden_unit_gradient(network, Z, "fc1", 3)[0][:, 3], X.copy())
+    return "" if rel_error(hidden_unit_gradient(network, X, "fc1", 3)[1], numeric) < 1e-7 else "fails its gradient check"
+
+
 PREREQUISITES = {"layers": ("your notebook 2 layers (fc_*, relu_*)", _layers_problem),
                  "input_gradient": ("your input_gradient (Q6.1)", _input_gradient_problem),
-                 "ascent_step": ("your ascent_step (Q6.2)", _ascent_step_problem)}
+                 "ascent_step": ("your ascent_step (Q6.2)", _ascent_step_problem),
+                 "hidden_unit_gradient": ("your hidden_unit_gradient (Q6.6)", _hidden_unit_gradient_problem)}
 
 
 def prerequisites_pass(*names: str) -> bool:
@@ -793,9 +827,344 @@ ax.legend(fontsize=8);
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Going further (not graded)
+# ## Extra credit — inside the network, and at several scales
 #
-# The handout lists more tricks: blur the *gradient* instead of (or as well as) the image, start at
-# a low resolution and upsample every so often (multi-scale ascent), or maximise the activation of
-# a single hidden unit instead of a class score to see what that unit responds to. Each is a few
-# lines on top of your functions.
+# Everything below is the handout's **extra credit** (5 points there, 5 points here: Q6.6–Q6.8).
+# It counts towards the notebook's points like the rest, but you can reach full marks on the
+# handout's main part without it. The handout lists more tricks than Part C used; this part adds
+# the three that are left:
+#
+# * **looking at a middle layer**: instead of a class score, maximise what one *hidden unit* of the
+#   network computes, and see what that unit responds to;
+# * **multi-scale ascent**: start with a coarse image of a few big pixels, climb for a while, then
+#   make the image finer and go on, so that large structures appear before small details;
+# * **blurring the gradient** at every step (Part C blurred the image every few steps).
+#
+# ### Q6.6 — extra credit: `hidden_unit_gradient` (2 points)
+#
+# The first layer of the network computes, for every image, $H$ numbers. We name two places where
+# you can look at them:
+#
+# * `"fc1"`: the output of the first fully connected layer, $h = x W_1 + b_1$ (before the ReLU);
+# * `"relu1"`: the hidden activations $a = \text{ReLU}(h)$, the numbers the second layer reads.
+#
+# Write `hidden_unit_gradient(model, X, layer, unit)`. It returns the chosen layer's values for
+# every image, shape $(N, H)$, and the gradient of column `unit` of those values with respect to
+# $X$ (row $i$ of the gradient belongs to image $i$), in the shape of `X`. Reuse your notebook 2
+# layers as in Q6.1: the backward pass is Q6.1's, except that it starts at the layer you look at.
+# Take the weights from `model.parameters()` and do not call `model.forward`.
+#
+# Think about what the ReLU does to the gradient of a unit that is *off* for an image; the
+# gallery below uses `"fc1"` for that reason.
+#
+# **Done** when the test cell prints ✓: a hand-checkable example gives the right values and
+# gradients for both layers, and your gradient matches a numeric gradient of your values
+# (relative error below $10^{-7}$) for several units. As in Q6.1, an answer that computes its
+# gradient numerically or by calling a forward pass of its own scores 0 here.
+
+# %% nbgrader={"grade": false, "grade_id": "hidden_unit_gradient_answer", "locked": false, "schema_version": 3, "solution": true}
+HIDDEN_LAYERS = ("fc1", "relu1")
+
+
+def hidden_unit_gradient(model, X: np.ndarray, layer: str, unit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values of a hidden layer of a two-layer ReLU network and the gradient of one unit w.r.t. the input.
+
+    Inputs:
+        model: a network whose parameters() are W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).
+        X: (N, d1, ..., dk) batch of N inputs with d1 * ... * dk = D.
+        layer: "fc1" (x W1 + b1, before the ReLU) or "relu1" (after the ReLU).
+        unit: j, an integer in [0, H).
+
+    Returns:
+        values: (N, H), the chosen layer's values for every input.
+        grad_X: the shape of X; row i is the gradient of values[i, j] with respect to X[i].
+    """
+    if layer not in HIDDEN_LAYERS:
+        raise ValueError(f"layer must be one of {HIDDEN_LAYERS}, got {layer!r}")
+    params = model.parameters()
+    ### BEGIN SOLUTION
+    pre_activation, fc1_cache = fc_forward(X, params["W1"], params["b1"])
+    activation, relu_cache = relu_forward(pre_activation)
+    grad_unit = np.zeros_like(pre_activation)
+    grad_unit[:, unit] = 1.0
+    if layer == "relu1":
+        values = activation
+        grad_pre_activation = relu_backward(grad_unit, relu_cache)
+    else:
+        values = pre_activation
+        grad_pre_activation = grad_unit
+    grad_X, _, _ = fc_backward(grad_pre_activation, fc1_cache)
+    ### END SOLUTION
+    return values, grad_X
+
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_unit_gradient_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+if prerequisites_pass("layers"):
+    # 1. By hand, on the network of Q6.1. Row 0: x W1 + b1 = [3, 0.5] (both units on);
+    #    row 1: [-2, -0.5] (both off). Before the ReLU, unit 0's gradient is [1, 2] for every row;
+    #    after the ReLU, an image whose unit is off gets 0.
+    X = np.array([[1.0, 1.0], [0.0, -1.0]])
+    values, grad_X = run("hidden_unit_gradient", hidden_unit_gradient, HAND_NETWORK, X, "fc1", 0)
+    expect_close('hidden_unit_gradient values, layer "fc1" (hand-checkable network)', values,
+                 [[3.0, 0.5], [-2.0, -0.5]], inputs={"X": X}, hint="the first layer's output, before the ReLU")
+    expect_close('hidden_unit_gradient grad_X, layer "fc1", unit 0', grad_X, [[1.0, 2.0], [1.0, 2.0]],
+                 inputs={"X": X, "unit": 0}, hint="a unit before the ReLU depends on x through one column of W1")
+    values, grad_X = run("hidden_unit_gradient", hidden_unit_gradient, HAND_NETWORK, X, "relu1", 1)
+    expect_close('hidden_unit_gradient values, layer "relu1"', values, [[3.0, 0.5], [0.0, 0.0]],
+                 inputs={"X": X}, hint="the hidden activations after the ReLU")
+    expect_close('hidden_unit_gradient grad_X, layer "relu1", unit 1', grad_X, [[-1.0, 1.0], [0.0, 0.0]],
+                 inputs={"X": X, "unit": 1}, hint="no gradient flows through a unit that is off")
+
+    # 2. Numeric gradient check on a batch of three 3x2x2 'images', both layers, several units.
+    network = small_random_network(D=12, H=7, C=4, seed=1)
+    X = np.random.default_rng(2).standard_normal((3, 3, 2, 2))
+    report = GradCheckReport("gradient check: hidden_unit_gradient on X of shape (3, 3, 2, 2)")
+    for layer, unit in (("fc1", 0), ("fc1", 6), ("relu1", 2), ("relu1", 5)):
+        values, grad_X = run("hidden_unit_gradient", hidden_unit_gradient, network, X, layer, unit)
+        expect_true("hidden_unit_gradient", np.shape(values) == (3, 7) and np.shape(grad_X) == X.shape,
+                    f"values has shape {np.shape(values)} and grad_X {np.shape(grad_X)}; expected (3, 7) and "
+                    f"{X.shape}", hint="values: one row of H numbers per image; grad_X: the shape of X")
+        numeric = numeric_gradient_array(lambda Z: hidden_unit_gradient(network, Z, layer, unit)[0][:, unit], X.copy())
+        report.rows.append(CheckRow(f"grad_X ({layer}, unit {unit})", rel_error(grad_X, numeric), 1e-7))
+    print(report)
+    expect_gradcheck(report, hint="start the backward pass at the layer you look at, with an upstream gradient "
+                                  "that selects one unit; go back to X with your notebook 2 layers")
+    passed("hidden_unit_gradient")
+
+### BEGIN HIDDEN TESTS
+from course.hidden import run_hidden_tests; run_hidden_tests("visualization", "hidden_unit_gradient")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Q6.7 — extra credit: `multiscale_visualization` with a blurred gradient (2 points)
+#
+# Multi-scale ascent optimises a **small** image and shows the network a large one. With a scale
+# factor $f$, the variable is an image of $(H/f) \times (W/f)$ pixels, and the network sees
+# `upsample(small, f)`, of the full size. Climb for `steps_per_scale` steps, then make the small image
+# finer (upsample it by the ratio of the two scales) and go on at the next scale. The last scale is
+# usually 1, the full resolution. The target is a class score (`layer="scores"`, `unit` is then the
+# class index) or a hidden unit (`layer="fc1"` or `"relu1"`).
+#
+# The new piece of backpropagation: your gradient functions give the gradient with respect to the
+# *large* image, and the ascent needs it with respect to the *small* one. `upsample` is a layer
+# like any other; work out its backward pass (how many pixels of the large image does one small
+# pixel feed, and what did notebook 1 say about a value that is used several times?).
+#
+# Follow these steps exactly (the hidden tests compare your images with ours):
+#
+# 1. `check_scales(scales, image_shape)`, `rng = np.random.default_rng(seed)`; if `mean` is `None`,
+#    use zeros of shape `image_shape`.
+# 2. The small image starts as `0.01 * rng.standard_normal(...)` with $H/f$ rows, $W/f$ columns and 3
+#    colours, for the first scale $f$ = `scales[0]`.
+# 3. For each scale $f$ in `scales`: from the second scale on, first upsample the small image by
+#    (previous scale) / $f$. Then, `steps_per_scale` times:
+#    1. the large image is `upsample(small, f)`;
+#    2. the gradient of the target with respect to the large image, as an $(H, W, 3)$ image, from
+#       `input_gradient` or `hidden_unit_gradient` on `image_to_batch(large)`;
+#    3. if `blur_gradient_sigma > 0`: blur that gradient with `gaussian_blur(gradient, blur_gradient_sigma)`;
+#    4. the gradient with respect to the small image (the backward pass of `upsample`);
+#    5. `small = small + learning_rate * (gradient of the small image - weight_decay * small)`.
+# 4. Return the un-normalised image `upsample(small, scales[-1]) + mean`, of shape `image_shape`
+#    (no clamping here: the gallery clips the images for display).
+#
+# **Done** when the test cell prints ✓: zero steps give coarse noise; one step at a coarse scale
+# agrees with a numeric gradient of the target taken with respect to the small image; blurring the
+# gradient gives the step the test expects; and the target score rises.
+
+# %% nbgrader={"grade": false, "grade_id": "multiscale_visualization_answer", "locked": false, "schema_version": 3, "solution": true}
+def multiscale_visualization(model, unit: int, *, layer: str = "scores", scales: tuple[int, ...] = (4, 2, 1),
+                             steps_per_scale: int, learning_rate: float, weight_decay: float = 0.0,
+                             blur_gradient_sigma: float = 0.0, mean: np.ndarray | None = None, seed: int = 0,
+                             image_shape: tuple[int, int, int] = IMAGE_SHAPE) -> np.ndarray:
+    """An image that raises one class score or hidden unit, found by gradient ascent from coarse to fine.
+
+    Inputs:
+        model: a two-layer network (see input_gradient).
+        unit: the class index (layer "scores") or the hidden unit (layer "fc1" or "relu1").
+        layer: "scores", "fc1" or "relu1".
+        scales: downsampling factors, coarse to fine; each divides the image size and the scale before it.
+        steps_per_scale: ascent steps at every scale (0 returns the upsampled starting noise).
+        learning_rate: step size eta.
+        weight_decay: lambda >= 0, the L2 penalty on the small (normalised) image.
+        blur_gradient_sigma: blur the full-size gradient with this sigma at every step (0: never).
+        mean: (H, W, 3) mean image that was subtracted from the network's inputs (None: zeros).
+        seed: seed of the starting noise.
+        image_shape: (H, W, 3), the size the network sees.
+
+    Returns:
+        (H, W, 3) un-normalised image (upsampled small image + mean).
+    """
+    check_scales(scales, image_shape)
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    mean = np.zeros(image_shape) if mean is None else mean
+    height, width, channels = image_shape
+
+    def target_gradient(large: np.ndarray) -> np.ndarray:
+        if layer == "scores":
+            _, grad_batch = input_gradient(model, image_to_batch(large), unit)
+        else:
+            _, grad_batch = hidden_unit_gradient(model, image_to_batch(large), layer, unit)
+        return batch_to_image(grad_batch, image_shape)
+
+    small = 0.01 * rng.standard_normal((height // scales[0], width // scales[0], channels))
+    for index, factor in enumerate(scales):
+        if index > 0:
+            small = upsample(small, scales[index - 1] // factor)
+        for _ in range(steps_per_scale):
+            grad_large = target_gradient(upsample(small, factor))
+            if blur_gradient_sigma > 0:
+                grad_large = gaussian_blur(grad_large, blur_gradient_sigma)
+            blocks = grad_large.reshape(height // factor, factor, width // factor, factor, channels)
+            grad_small = blocks.sum(axis=(1, 3))
+            small = small + learning_rate * (grad_small - weight_decay * small)
+    ### END SOLUTION
+    return upsample(small, scales[-1]) + mean
+
+
+# %% nbgrader={"grade": true, "grade_id": "multiscale_visualization_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+if prerequisites_pass("layers", "input_gradient", "hidden_unit_gradient"):
+    shape = (4, 6, 3)
+    mean = np.random.default_rng(6).uniform(0.2, 0.8, shape)
+    network = small_random_network(D=72, H=9, C=4, seed=8)
+
+    # 1. Zero steps: the starting noise of a (2, 3, 3) small image, each pixel copied into a 2x2 block.
+    start = run("multiscale_visualization", multiscale_visualization, network, 1, scales=(2, 1), steps_per_scale=0,
+                learning_rate=1.0, mean=mean, seed=3, image_shape=shape)
+    expect_true("multiscale_visualization with steps_per_scale = 0", np.shape(start) == shape,
+                f"returned shape {np.shape(start)}; expected image_shape {shape}", hint="return the full-size image")
+    coarse = np.asarray(start, dtype=float) - mean
+    expect_close("multiscale_visualization with steps_per_scale = 0 (is the start made of 2x2 blocks?)", coarse,
+                 upsample(coarse[::2, ::2], 2), inputs={"scales": (2, 1)},
+                 hint="start with a small image of the first scale's size; upsample, do not draw full-size noise")
+    expect_true("multiscale_visualization with steps_per_scale = 0", 0.002 < coarse.std() < 0.05,
+                f"the starting image differs from the mean image with spread {coarse.std():.4f}; expected about 0.01",
+                hint="step 2 of the recipe, then add the mean")
+
+    # 2. One step at scale 2 (learning rate 1, no decay) moves the small image by the gradient of the target
+    #    with respect to the small image; compare it with a numeric gradient of that composition.
+    report = GradCheckReport("gradient check: one step of multiscale_visualization at scale 2")
+    for layer, unit in (("scores", 2), ("fc1", 4)):
+        options = dict(layer=layer, scales=(2,), learning_rate=1.0, seed=5, image_shape=shape)
+        before = run("multiscale_visualization", multiscale_visualization, network, unit, steps_per_scale=0, **options)
+        after = run("multiscale_visualization", multiscale_visualization, network, unit, steps_per_scale=1, **options)
+        small_before = np.asarray(before, dtype=float)[::2, ::2]
+        step = np.asarray(after, dtype=float)[::2, ::2] - small_before
+        gradient_of = input_gradient if layer == "scores" else (
+            lambda model, X, j: hidden_unit_gradient(model, X, "fc1", j))
+        numeric = numeric_gradient_array(
+            lambda small: gradient_of(network, image_to_batch(upsample(small, 2)), unit)[0][0, unit], small_before.copy())
+        report.rows.append(CheckRow(f"step of the small image ({layer}, unit {unit})", rel_error(step, numeric), 1e-6))
+    print(report)
+    expect_gradcheck(report, hint="the ascent needs the gradient with respect to the SMALL image: backpropagate "
+                                  "through upsample (each small pixel is used several times)")
+
+    # 3. Blurring the gradient, at scale 1: one step moves the image by the blurred gradient of the score.
+    options = dict(scales=(1,), learning_rate=1.0, seed=5, image_shape=shape)
+    before = run("multiscale_visualization", multiscale_visualization, network, 0, steps_per_scale=0, **options)
+    after = run("multiscale_visualization", multiscale_visualization, network, 0, steps_per_scale=1,
+                blur_gradient_sigma=1.0, **options)
+    gradient = batch_to_image(input_gradient(network, image_to_batch(before), 0)[1], shape)
+    expect_close("multiscale_visualization, one step at scale 1 with blur_gradient_sigma = 1",
+                 np.asarray(after) - np.asarray(before), gaussian_blur(gradient, 1.0),
+                 hint="blur the full-size gradient with gaussian_blur(gradient, blur_gradient_sigma) before the step")
+
+    # 4. The target rises over three scales.
+    image = run("multiscale_visualization", multiscale_visualization, network, 3, scales=(2, 1), steps_per_scale=15,
+                learning_rate=0.5, image_shape=shape)
+    noise = np.asarray(run("multiscale_visualization", multiscale_visualization, network, 3, scales=(2, 1),
+                           steps_per_scale=0, learning_rate=0.5, image_shape=shape))
+    before = float(input_gradient(network, image_to_batch(noise), 3)[0][0, 3])
+    after = float(input_gradient(network, image_to_batch(image), 3)[0][0, 3])
+    expect_true("multiscale_visualization", after > before + 1.0,
+                f"15 steps per scale at scales (2, 1) took the score of class 3 from {before:.3f} to {after:.3f}; "
+                "expected a rise of more than 1", hint="each step must ADD learning_rate * gradient")
+    passed("multiscale_visualization")
+
+### BEGIN HIDDEN TESTS
+from course.hidden import run_hidden_tests; run_hidden_tests("visualization", "multiscale_visualization")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### The gallery
+#
+# The first row shows hidden units of your model: for each of the units with the largest
+# incoming weights, the image that raises its value before the ReLU (`"fc1"`), with the class that
+# unit supports most (the largest entry of its row of $W_2$) underneath. The second row shows one
+# multi-scale class image per class, with a blurred gradient; compare it with the grids of Part D.
+# The settings are yours to change (this cell is not graded). Each image is stretched to the full
+# range of colours for display.
+
+# %% nbgrader={"grade": false, "grade_id": "gallery_settings", "locked": false, "schema_version": 3, "solution": false}
+UNIT_SETTINGS = dict(layer="fc1", scales=(4, 2, 1), steps_per_scale=40, learning_rate=0.05, weight_decay=0.05,
+                     blur_gradient_sigma=0.5)
+CLASS_SETTINGS = dict(layer="scores", scales=(4, 2, 1), steps_per_scale=40, learning_rate=0.05, weight_decay=0.05,
+                      blur_gradient_sigma=0.5)
+NUM_UNITS_SHOWN = 10
+
+# %% nbgrader={"grade": false, "grade_id": "gallery", "locked": true, "schema_version": 3, "solution": false}
+def gallery(unit_settings: dict, class_settings: dict, num_units: int) -> None:
+    """Show hidden-unit images and multi-scale class images of the model, and what the model sees in them.
+
+    While autograding, at most 10 steps per scale are run (the figures are not graded, and time is short).
+    """
+    if is_autograding():
+        unit_settings = {**unit_settings, "steps_per_scale": min(unit_settings["steps_per_scale"], 10)}
+        class_settings = {**class_settings, "steps_per_scale": min(class_settings["steps_per_scale"], 10)}
+    started = time.perf_counter()
+    params = model.parameters()
+    units = np.argsort(-np.linalg.norm(params["W1"], axis=0))[:num_units]
+    unit_images = np.stack([multiscale_visualization(model, int(j), mean=mean_image, **unit_settings) for j in units])
+    unit_labels = [f"unit {j}\n({class_names[int(np.argmax(params['W2'][j]))]})" for j in units]
+    figure = show_image_grid(unit_images, labels=unit_labels, normalize=True)
+    figure.set_size_inches(14, 2.4)
+    figure.suptitle(f"hidden units ({unit_settings['layer']}), multi-scale; below: the class each supports most",
+                    fontsize=10)
+    class_images = np.stack([multiscale_visualization(model, c, mean=mean_image, **class_settings)
+                             for c in range(len(class_names))])
+    predicted = [int(np.argmax(class_scores(model, image, mean_image))) for image in class_images]
+    labels = [name if p == c else f"{name}\n(seen: {class_names[p]})"
+              for c, (name, p) in enumerate(zip(class_names, predicted))]
+    figure = show_image_grid(class_images, labels=labels, normalize=True)
+    figure.set_size_inches(14, 2.4)
+    figure.suptitle("classes, multi-scale ascent with a blurred gradient", fontsize=10)
+    recognised = sum(p == c for c, p in enumerate(predicted))
+    print(f"{len(units)} hidden units and {len(class_names)} classes ({recognised} classified as their target) "
+          f"in {time.perf_counter() - started:.1f} s")
+
+
+gallery(UNIT_SETTINGS, CLASS_SETTINGS, NUM_UNITS_SHOWN)
+
+# %% [markdown]
+# ### Q6.8 — extra credit, written: units, classes and scales (1 point)
+#
+# Look at the gallery and at the grids of Part D. What kind of pattern does a single hidden unit
+# respond to, and how does a class image relate to the units that support that class? What does
+# starting at a coarse scale (and blurring the gradient) change in the class images compared with
+# single-scale ascent, and why?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "extra_credit_written", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# *Model answer.*
+#
+# * A unit of `fc1` computes $x \cdot w_j + b_j$, a linear function of the image, so the image that
+#   raises it most is (up to the penalty) its own weight column $w_j$ reshaped to an image: a
+#   template of colours and blobs, often one half bright and the other dark, or a coloured region
+#   against a background. A class score is $\sum_j W_{2,jc}\,\text{ReLU}(h_j) + b_c$, so a class
+#   image mixes the templates of the units with large positive weights to that class (the ones
+#   labelled with it in the gallery) and avoids those with negative weights; the class images
+#   resemble a blend of "their" units.
+# * Starting coarse restricts the first steps to a few big pixels, so the image gets its large
+#   layout (regions of one colour, a bright or dark centre, a horizon) before any detail; the finer
+#   scales only add detail on top of it (with the nearest-neighbour `upsample`, the blocks of the
+#   coarse stage often stay visible). Blurring the gradient removes its high-frequency part at every
+#   step. Both keep the pixel-level noise of plain ascent out: the class images become colour
+#   layouts typical of the class (green for frog and deer, blue for ship and airplane), with little
+#   of the speckle of Part D's first grid, at a similar score.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point: a unit is described as a template (its weight pattern) AND the class image as a
+# combination of the units that support the class, AND coarse-to-fine/blurred gradients are said to
+# suppress high-frequency detail (large structure first). Half a point for two of the three.
+# === END MARK SCHEME ===
+# ### END SOLUTION

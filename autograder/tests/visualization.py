@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from course import reference
-from course.cases import Case, Ref, call
+from course.cases import Case, Ref, TimeLimit, call
 from course.hidden import question
 
 LAYER_NAMES = ("fc_forward", "fc_backward", "relu_forward", "relu_backward")
@@ -440,5 +440,167 @@ def class_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
                        use_reference=LOOP_REFERENCE)
 
 
-#: input_gradient's backward pass must be analytic (no hwlib.gradcheck inside it).
-ANALYTIC = {"input_gradient": [("input_gradient", ())]}
+# ----------------------------------------------------------------------------- Q6.6 (extra credit)
+
+HIDDEN_HINT = ("select one unit of the chosen layer with a one-hot upstream gradient and backpropagate from that "
+               "layer to X (through the ReLU only for \"relu1\")")
+
+
+def _hidden_case(name: str, ref: types.ModuleType, network: Weights, X: np.ndarray, layer: str, unit: int,
+                 hint: str = HIDDEN_HINT, **options: Any) -> Case:
+    values, grad_X = ref.hidden_unit_gradient(network, X, layer, unit)
+    return network_case(name, network, [call("hidden_unit_gradient", MODEL, X, layer, unit)],
+                        expect={"0.0": values, "0.1": grad_X}, hint=hint, use_reference=REFERENCE_LAYERS, **options)
+
+
+@question("hidden_unit_gradient")
+def hidden_unit_gradient_cases(rng: np.random.Generator, ref: types.ModuleType):
+    # The public hand-checkable examples, and every unit of both layers on the hand network.
+    hand, X = _hand_network(), np.array([[1.0, 1.0], [0.0, -1.0]])
+    yield network_case('hand-checkable network, X = [[1, 1], [0, -1]], layer "fc1", unit 0', hand,
+                       [call("hidden_unit_gradient", MODEL, X, "fc1", 0)],
+                       expect={"0.0": [[3.0, 0.5], [-2.0, -0.5]], "0.1": [[1.0, 2.0], [1.0, 2.0]]},
+                       hint="\"fc1\" is the first layer's output before the ReLU", use_reference=REFERENCE_LAYERS)
+    yield network_case('hand-checkable network, X = [[1, 1], [0, -1]], layer "relu1", unit 1', hand,
+                       [call("hidden_unit_gradient", MODEL, X, "relu1", 1)],
+                       expect={"0.0": [[3.0, 0.5], [0.0, 0.0]], "0.1": [[-1.0, 1.0], [0.0, 0.0]]},
+                       hint="no gradient flows through a unit that is off", use_reference=REFERENCE_LAYERS)
+    for layer in ("fc1", "relu1"):
+        for unit in (0, 1):
+            yield _hidden_case(f'hand-checkable network, layer "{layer}", unit {unit}', ref, hand, X, layer, unit)
+    # The public gradient-check data.
+    public, X = _public(12, 7, 4, 1), np.random.default_rng(2).standard_normal((3, 3, 2, 2))
+    for layer, unit in (("fc1", 0), ("fc1", 6), ("relu1", 2), ("relu1", 5)):
+        yield _hidden_case(f'X of shape (3, 3, 2, 2), layer "{layer}", unit {unit}', ref, public, X, layer, unit,
+                           hint="grad_X must have X's shape; only column unit of the upstream gradient is 1")
+    # The trained network: a batch in image layout, units that are on for some images and off for others.
+    net = trained_network()
+    X = rng.normal(0, 0.3, (10, 3, 8, 8))
+    pre_activation = X.reshape(10, -1) @ net.params["W1"] + net.params["b1"]
+    mixed = [int(j) for j in np.flatnonzero(((pre_activation > 0).sum(axis=0) >= 3)
+                                            & ((pre_activation <= 0).sum(axis=0) >= 3))][:3]
+    assert mixed, "the trained network has no unit that is on for some images and off for others"
+    for unit in mixed:
+        for layer in ("fc1", "relu1"):
+            yield _hidden_case(f'batch of 10 images of shape (3, 8, 8), trained 192-32-10 network, layer "{layer}", '
+                               f'unit {unit}', ref, net, X, layer, unit)
+    yield _hidden_case('one image (N = 1) of 192 numbers, trained network, layer "relu1", unit 31', ref, net,
+                       rng.normal(0, 0.2, (1, 192)), "relu1", NET_HIDDEN - 1,
+                       hint="the one-hot goes in COLUMN unit of every row, not in row unit")
+    # Pre-activations exactly 0 (the ReLU's convention), float32 weights.
+    zeros = Weights(W1=rng.standard_normal((5, 4)), b1=np.array([0.0, 0.0, 1.0, -1.0]),
+                    W2=rng.standard_normal((4, 3)), b2=np.zeros(3))
+    X = np.vstack([np.zeros(5), rng.standard_normal(5)])
+    yield _hidden_case('X of shape (2, 5) whose first row makes hidden units exactly 0, layer "relu1", unit 1',
+                       ref, zeros, X, "relu1", 1)
+    net32 = random_network(rng, 10, 6, 3, dtype=np.float32)
+    X = rng.standard_normal((4, 10)).astype(np.float32)
+    yield _hidden_case('float32 weights and X of shape (4, 10), H = 6, layer "relu1", unit 4', ref, net32, X,
+                       "relu1", 4, atol=1e-5, rtol=1e-4)
+
+
+def _timed_hidden(rng: np.random.Generator, ref: Any) -> Case:
+    """CIFAR-sized inputs: a numeric gradient needs thousands of forward passes, the chain rule one."""
+    network, X = random_network(rng, 3072, 64, 10), rng.normal(0, 0.2, (40, 3, 32, 32))
+    case = _hidden_case('large batch, in time: 40 images of shape (3, 32, 32), H = 64, layer "relu1", unit 5',
+                        ref, network, X, "relu1", 5)
+    case.time_limit = TimeLimit(lambda: ref.hidden_unit_gradient(network, X, "relu1", 5), floor=2.0,
+                                what="hidden_unit_gradient")
+    return case
+
+
+# ----------------------------------------------------------------------------- Q6.7 (extra credit)
+
+MULTISCALE_REFERENCE = {**REFERENCE_LAYERS, "input_gradient": "visualization", "hidden_unit_gradient": "visualization"}
+MULTISCALE_HINT = ("follow the recipe in order: small noise of the first scale's size from np.random.default_rng(seed); "
+                   "per scale: upsample from the previous scale, then per step: gradient of the target at "
+                   "upsample(small, f), blur it when blur_gradient_sigma > 0, backpropagate it through upsample, "
+                   "step with weight decay on the small image; return upsample(small, scales[-1]) + mean")
+
+
+def _multiscale_case(name: str, ref: types.ModuleType, network: Weights, unit: int, hint: str = MULTISCALE_HINT,
+                     **options: Any) -> Case:
+    expected = ref.multiscale_visualization(network, unit, **options)
+    return network_case(name, network, [call("multiscale_visualization", MODEL, unit, **options)],
+                        expect={"0": expected}, hint=hint, use_reference=MULTISCALE_REFERENCE, atol=1e-7, rtol=1e-5)
+
+
+def _check_multiscale_rises(ref: types.ModuleType, network: Weights, mean: np.ndarray, expected_rise: float) -> Any:
+    def check(outputs: Mapping[str, Any]) -> None:
+        start = _target_score(ref, network, _image(outputs, "0", mean.shape), mean, 5)[5]
+        final = _target_score(ref, network, _image(outputs, "1", mean.shape), mean, 5)[5]
+        if not final - start >= MIN_RISE_FRACTION * expected_rise:
+            raise AssertionError(f"the score of class 5 went from {start:.3f} to {final:.3f}; expected a rise of at "
+                                 f"least {MIN_RISE_FRACTION * expected_rise:.3f} ({MIN_RISE_FRACTION:.0%} of the "
+                                 "reference's rise)")
+    return check
+
+
+@question("multiscale_visualization")
+def multiscale_visualization_cases(rng: np.random.Generator, ref: types.ModuleType):
+    # The public checks (same data).
+    shape = (4, 6, 3)
+    mean = np.random.default_rng(6).uniform(0.2, 0.8, shape)
+    public = _public(72, 9, 4, 8)
+    yield _multiscale_case("steps_per_scale = 0, scales (2, 1) (public check 1)", ref, public, 1, scales=(2, 1),
+                           steps_per_scale=0, learning_rate=1.0, mean=mean, seed=3, image_shape=shape,
+                           hint="start from small noise of the first scale's size, upsample it, add the mean")
+    for layer, unit in (("scores", 2), ("fc1", 4)):
+        yield _multiscale_case(f'one step at scale 2, layer "{layer}", unit {unit} (public check 2)', ref, public, unit,
+                               layer=layer, scales=(2,), steps_per_scale=1, learning_rate=1.0, seed=5,
+                               image_shape=shape,
+                               hint="the step needs the gradient with respect to the SMALL image: backpropagate "
+                                    "through upsample (each small pixel is used several times)")
+    yield _multiscale_case("one step at scale 1, blur_gradient_sigma = 1 (public check 3)", ref, public, 0, scales=(1,),
+                           steps_per_scale=1, blur_gradient_sigma=1.0, learning_rate=1.0, seed=5, image_shape=shape,
+                           hint="blur the full-size gradient with gaussian_blur before the step")
+    yield _multiscale_case("scales (2, 1), 15 steps per scale (public check 4)", ref, public, 3, scales=(2, 1),
+                           steps_per_scale=15, learning_rate=0.5, image_shape=shape)
+
+    net, net_mean = trained_network(), NET_MEAN
+    base = dict(scales=(4, 2, 1), steps_per_scale=4, learning_rate=0.05, mean=net_mean, image_shape=NET_IMAGE_SHAPE)
+    variants = [
+        ("scores, class 0, scales (4, 2, 1)", 0, {}, "step on the small image; upsample between scales"),
+        ("scores, class 3, scales (8, 4, 2, 1), seed 2", 3, dict(scales=(8, 4, 2, 1), seed=2),
+         "upsample the small image by previous scale // scale when the scale changes"),
+        ("scores, class 6, single scale 1 (plain ascent)", 6, dict(scales=(1,), steps_per_scale=6), MULTISCALE_HINT),
+        ("scores, class 8, scales (4, 1) (a jump of 4)", 8, dict(scales=(4, 1)),
+         "upsample by the RATIO of the two scales when the scale changes"),
+        ("scores, class 2, weight_decay = 0.5", 2, dict(weight_decay=0.5),
+         "weight decay acts on the small image: learning_rate * (gradient - weight_decay * small)"),
+        ("scores, class 4, blur_gradient_sigma = 0.7", 4, dict(blur_gradient_sigma=0.7),
+         "blur the full-size gradient before taking it back through upsample"),
+        ('layer "fc1", unit 7, scales (4, 2, 1)', 7, dict(layer="fc1"), "use hidden_unit_gradient for hidden layers"),
+        ('layer "relu1", unit 12, scales (2, 1), seed 4', 12, dict(layer="relu1", scales=(2, 1), seed=4),
+         "pass layer on to hidden_unit_gradient"),
+        ('all options: layer "fc1", unit 20, decay 0.1, blur 0.5, seed 9', 20,
+         dict(layer="fc1", weight_decay=0.1, blur_gradient_sigma=0.5, seed=9, steps_per_scale=5), MULTISCALE_HINT),
+    ]
+    for label, unit, changes, hint in variants:
+        yield _multiscale_case(f"trained network, 8x8x3 images, {label}", ref, net, unit, hint=hint,
+                               **{**base, **changes})
+    # mean=None, a non-square image and a random network of matching size.
+    network = random_network(rng, 6 * 9 * 3, 10, 3)
+    yield _multiscale_case("image_shape (6, 9, 3), mean None, scales (3, 1), class 2", ref, network, 2, scales=(3, 1),
+                           steps_per_scale=3, learning_rate=0.2, image_shape=(6, 9, 3), seed=1)
+    # Behaviour: the class score rises substantially over three scales, from the same start.
+    options = dict(scales=(4, 2, 1), learning_rate=0.05, weight_decay=0.01, blur_gradient_sigma=0.5, mean=net_mean,
+                   image_shape=NET_IMAGE_SHAPE, seed=7)
+    start = ref.multiscale_visualization(net, 5, steps_per_scale=0, **options)
+    final = ref.multiscale_visualization(net, 5, steps_per_scale=10, **options)
+    rise = _target_score(ref, net, final, net_mean, 5)[5] - _target_score(ref, net, start, net_mean, 5)[5]
+    yield network_case("trained network, class 5, 10 steps at each of scales (4, 2, 1): the score rises", net,
+                       [call("multiscale_visualization", MODEL, 5, steps_per_scale=0, **options),
+                        call("multiscale_visualization", MODEL, 5, steps_per_scale=10, **options)],
+                       fetch=("0", "1"), check=_check_multiscale_rises(ref, net, net_mean, rise),
+                       use_reference=MULTISCALE_REFERENCE, hint="each step must ADD learning_rate * gradient")
+
+
+#: The gradients must be analytic (no hwlib.gradcheck inside them); multiscale_visualization's
+#: backward pass through upsample too.
+ANALYTIC = {"input_gradient": [("input_gradient", ())],
+            "hidden_unit_gradient": [("hidden_unit_gradient", ())],
+            "multiscale_visualization": [("multiscale_visualization", ())]}
+
+#: A large case that only an analytic backward finishes in time (the limit scales with the reference's time).
+TIMED = {"hidden_unit_gradient": [_timed_hidden]}
