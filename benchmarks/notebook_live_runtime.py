@@ -5,8 +5,8 @@ variables ``HWLIB_AUTOGRADE`` and ``NBGRADER_EXECUTION`` are removed from the
 kernel's environment; ``HWLIB_HEADLESS=1`` and ``MPLBACKEND=Agg`` keep it
 headless), in a scratch copy of the notebook's folder (so cross-notebook imports
 work and files it writes, e.g. ``best_model.npz``, stay out of the checkout), and
-prints the load average before and after, the slowest cells, the total wall time
-and the kernel's CPU time. Cell times come from nbclient's own execution
+prints the load average before and after, the slowest cells (wall and kernel CPU
+seconds), the total wall time and the kernel's CPU time. Cell times come from nbclient's own execution
 timestamps (``record_timing``: ``iopub.execute_input`` to ``shell.execute_reply``).
 
     python benchmarks/notebook_live_runtime.py                          # notebook 4, reference (hidden tests included)
@@ -48,11 +48,13 @@ GRADER_VARIABLES = ("HWLIB_AUTOGRADE", "NBGRADER_EXECUTION")
 
 @dataclass
 class CellTime:
-    """One executed code cell: its position among all cells, a label, its seconds and whether it raised."""
+    """One executed code cell: its position among all cells, a label, its wall and kernel CPU seconds,
+    and the error it raised (None: none)."""
 
     index: int
     label: str
     seconds: float
+    cpu_seconds: float | None
     error: str | None
 
 
@@ -108,15 +110,18 @@ def _seconds(cell: nbformat.NotebookNode) -> float:
     return (parse(end) - parse(start)).total_seconds()
 
 
-def cell_times(notebook: nbformat.NotebookNode) -> list[CellTime]:
-    """Seconds of every executed code cell, from nbclient's execution timestamps."""
+def cell_times(notebook: nbformat.NotebookNode, cpu: dict[int, float] | None = None) -> list[CellTime]:
+    """Seconds of every executed code cell, from nbclient's execution timestamps.
+
+    ``cpu``: kernel CPU seconds by cell index, where they were measured.
+    """
     rows = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or "execution" not in cell.metadata:
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         error = f"{errors[0].ename}: {errors[0].evalue[:80]}" if errors else None
-        rows.append(CellTime(index, cell_label(cell), _seconds(cell), error))
+        rows.append(CellTime(index, cell_label(cell), _seconds(cell), (cpu or {}).get(index), error))
     return rows
 
 
@@ -155,17 +160,20 @@ def run_live(path: Path, *, student: bool = False, autograde: bool = False, assi
         manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / ".kernel"))
         client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=True, record_timing=True,
                                 resources={"metadata": {"path": folder}})
-        load_before, failure, cpu = load_average(), None, None
+        load_before, failure, cpu, cell_cpu = load_average(), None, None, {}
         started = time.perf_counter()
         try:
             with client.setup_kernel(env=env, cwd=folder):
                 pid = getattr(getattr(manager.provisioner, "process", None), "pid", None)
                 for index, cell in enumerate(notebook.cells):
+                    before = _cpu_seconds(pid)
                     client.execute_cell(cell, index)
+                    cpu = _cpu_seconds(pid)
+                    if cell.cell_type == "code" and before is not None and cpu is not None:
+                        cell_cpu[index] = cpu - before
                     if progress and cell.cell_type == "code":
-                        print(f"  cell {index:>3} {_seconds(cell):7.1f} s  {cell_label(cell)}", file=sys.stderr,
-                              flush=True)
-                cpu = _cpu_seconds(pid)
+                        print(f"  cell {index:>3} {_seconds(cell):7.1f} s  {cell_cpu.get(index, float('nan')):7.1f} "
+                              f"CPU-s  {cell_label(cell)}", file=sys.stderr, flush=True)
         except CellTimeoutError:
             failure = f"a cell ran longer than {timeout} s"
         except DeadKernelError:
@@ -173,7 +181,7 @@ def run_live(path: Path, *, student: bool = False, autograde: bool = False, assi
         wall = time.perf_counter() - started
     if save is not None:
         nbformat.write(notebook, str(save))
-    cells = cell_times(notebook)
+    cells = cell_times(notebook, cell_cpu)
     return {"notebook": path.name, "mode": "autograde" if autograde else ("student" if student else "reference"),
             "hidden_regions_removed": stripped, "set": assignments or {}, "without": without or [],
             "load_before": load_before, "load_after": load_average(), "wall_seconds": wall,
@@ -187,12 +195,14 @@ def report(result: dict, top: int) -> str:
              + "".join(f", {k}={v}" for k, v in result["set"].items())
              + "".join(f", without {name}" for name in result["without"]) + ")",
              f"load average before: {result['load_before']}   after: {result['load_after']}  "
-             f"({os.cpu_count()} CPUs)", f"{'cell':>5}  {'seconds':>8}  label"]
+             f"({os.cpu_count()} CPUs)", f"{'cell':>5}  {'seconds':>8}  {'CPU-s':>7}  label"]
     ranked = sorted(result["cells"], key=lambda c: -c["seconds"])
+    show_cpu = lambda value: f"{value:>7.1f}" if value is not None else f"{'n/a':>7}"  # noqa: E731
     for cell in ranked[:top]:
-        lines.append(f"{cell['index']:>5}  {cell['seconds']:>8.1f}  {cell['label']}")
+        lines.append(f"{cell['index']:>5}  {cell['seconds']:>8.1f}  {show_cpu(cell['cpu_seconds'])}  {cell['label']}")
     rest = sum(c["seconds"] for c in ranked[top:])
-    lines.append(f"{'':>5}  {rest:>8.1f}  the other {max(len(ranked) - top, 0)} code cells")
+    rest_cpu = sum(c["cpu_seconds"] or 0.0 for c in ranked[top:])
+    lines.append(f"{'':>5}  {rest:>8.1f}  {rest_cpu:>7.1f}  the other {max(len(ranked) - top, 0)} code cells")
     for cell in result["cells"]:
         if cell["error"]:
             lines.append(f"error in cell {cell['index']} ({cell['label']}): {cell['error']}")
