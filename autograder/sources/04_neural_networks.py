@@ -647,7 +647,7 @@ def describe_run(name: str, history: History) -> None:
 
 
 def full_size() -> bool:
-    """True when RUN_FULL_EXPERIMENTS (the settings cell at the top) asks for full-size runs; never while autograding."""
+    """True when RUN_FULL_EXPERIMENTS (settings cell at the top) asks for full-size runs; never while autograding."""
     return not is_autograding() and bool(globals().get("RUN_FULL_EXPERIMENTS", False))
 
 
@@ -746,7 +746,8 @@ elif full_size():
     full_images, full_epochs = tuned_settings()["num_train"] or len(data["X_train"]), tuned_settings()["num_epochs"]
     share = (min(full_images, AUTOGRADE_LIMITS["num_train"]) * min(full_epochs, AUTOGRADE_LIMITS["num_epochs"])
              / (full_images * full_epochs))  # of the work of the run above
-    print(f"now the graded run under the autograding budget: about {(time.perf_counter() - tuned_started) * share:.0f} s")
+    estimate = (time.perf_counter() - tuned_started) * share
+    print(f"now the graded run under the autograding budget: about {estimate:.0f} s")
     _, preview = train_with_settings(tuned_settings(), data, limits=AUTOGRADE_LIMITS)
     print(f"graded: under the autograding budget your recipe reaches {preview.best_val_acc:.1%} "
           f"validation accuracy (at least 30% needed):", "✓" if preview.best_val_acc >= 0.30 else "not yet")
