@@ -163,3 +163,63 @@ def test_autograde_benchmark_runs_all_three_graders(tmp_path: Path) -> None:
         parts = sum(columns[s][column] for s in ("kernel start", "sanitize", "execute", "probe", "score", "write"))
         assert columns["total"][column] == pytest.approx(parts, abs=0.03)
     assert columns["probe"][0] == 0 and columns["probe"][1] > 0  # stock nbgrader has no separate probe
+
+
+LIVE_SCRIPT = SCRIPT.parent / "notebook_live_runtime.py"
+
+
+def _load_live_script() -> ModuleType:
+    name = "benchmarks_notebook_live_runtime"
+    if name not in sys.modules:  # dataclasses look their module up in sys.modules
+        spec = importlib.util.spec_from_file_location(name, LIVE_SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_live_runtime_strips_hidden_tests_and_rewrites_flags() -> None:
+    import nbformat
+
+    script = _load_live_script()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("RUN_FULL_EXPERIMENTS = False   # True: all images\nOTHER = 1"),
+        nbformat.v4.new_code_cell("check()\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nafter()"),
+    ])
+    script.set_variables(notebook, {"RUN_FULL_EXPERIMENTS": "True"})
+    assert notebook.cells[0].source.splitlines()[0].startswith("RUN_FULL_EXPERIMENTS = True")
+    assert notebook.cells[0].source.splitlines()[1] == "OTHER = 1"
+    assert script.strip_hidden_tests(notebook) == 1
+    assert notebook.cells[1].source == "check()\nafter()"
+    with pytest.raises(ValueError, match="NO_SUCH_FLAG"):
+        script.set_variables(notebook, {"NO_SUCH_FLAG": "1"})
+
+
+def test_live_runtime_prints_cell_times_and_totals(tmp_path: Path) -> None:
+    """A three-cell notebook run live: every code cell timed, an error reported, the totals and the load."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os, time\nmode = os.environ.get('HWLIB_AUTOGRADE', 'live')"),
+        nbformat.v4.new_markdown_cell("text"),
+        nbformat.v4.new_code_cell("time.sleep(0.2)\nprint(mode)"),
+        nbformat.v4.new_code_cell("raise ValueError(mode)"),
+    ])
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(notebook, str(path))
+    raw = tmp_path / "raw.json"
+    env = {**os.environ, "HWLIB_AUTOGRADE": "1"}  # the script must remove it: a live run
+    completed = subprocess.run([sys.executable, str(LIVE_SCRIPT), str(path), "--top", "2", "--json", str(raw)],
+                               capture_output=True, text=True, env=env, timeout=240, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert re.search(r"^load average before: \S+ \S+ \S+ +after: ", out, re.MULTILINE), out
+    assert re.search(r"^\s+2\s+\d+\.\d\s+(\d+\.\d|n/a)\s+time\.sleep\(0\.2\)$", out, re.MULTILINE), out
+    assert "error in cell 3 (raise ValueError(mode)): ValueError: live" in out  # not the autograding mode
+    assert re.search(r"^total: [\d.]+ s wall .*, [\d.]+ s in cells, ", out, re.MULTILINE), out
+    [result] = json.loads(raw.read_text())
+    assert [cell["index"] for cell in result["cells"]] == [0, 2, 3]
+    assert result["cells"][1]["seconds"] >= 0.2  # the sleep happened inside the timed span
+    assert all(cell["cpu_seconds"] is None or cell["cpu_seconds"] >= 0 for cell in result["cells"])
+    assert result["mode"] == "reference" and result["failure"] is None
+    assert "cell   2" in completed.stderr  # progress while it runs

@@ -34,7 +34,7 @@ HWLIB = Path(__file__).resolve().parents[1] / "hwlib"
 #: The student's Python dependencies (hwlib's, as in pyproject.toml) plus JupyterLab and its kernel.
 #: Never nbgrader: students must not see its instructor tools (Validate, Create Assignment, the menu).
 HWLIB_DEPENDENCIES = ("numpy>=1.24", "matplotlib>=3.7", "ipywidgets>=8.0", "ipython>=8.0", "tqdm>=4.60",
-                      "graphviz>=0.20", "nbformat>=5.9")
+                      "threadpoolctl>=3.1", "graphviz>=0.20", "nbformat>=5.9")
 HWLIB_VERSION = "0.1.0"
 WHEEL_NAME = f"hwlib-{HWLIB_VERSION}-py3-none-any.whl"
 STUDENT_REQUIREMENTS = f"./{WHEEL_NAME}\njupyterlab>=4\nipykernel>=6\n"
