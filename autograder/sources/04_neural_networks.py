@@ -843,14 +843,15 @@ passed("overfit_settings")
 from course.hidden import run_hidden_tests; run_hidden_tests("networks", "overfit_settings")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "overfit_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown]
 # ### Q4.6 — What the overfit run shows (2 points)
 #
 # Compare the training and validation accuracy of your overfit run with those of your tuned run
 # (Q4.4), using the numbers your cells printed. In three or four sentences: what does the gap between
 # training and validation accuracy say about what the overfit network learned, and name two changes
 # that would shrink the gap, with what each of them costs.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "overfit_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer* (reference runs on the subset). The overfit recipe (500 images, 200 hidden units, 20
 # epochs, no regularization) reaches 98.6% training accuracy but only 32.6% validation accuracy in
@@ -861,8 +862,10 @@ from course.hidden import run_hidden_tests; run_hidden_tests("networks", "overfi
 # The gap shrinks with more training images (costs training time per epoch), with L2
 # regularization or fewer epochs / early stopping (cost: lower training accuracy, and too much
 # regularization underfits), or with a smaller hidden layer (less capacity).
-# Marking: 1 point for reading the gap correctly as memorisation (with the student's own figures),
+# === BEGIN MARK SCHEME ===
+# 1 point for reading the gap correctly as memorisation (with the student's own figures),
 # 1 point for two valid remedies with a cost each (½ each).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
@@ -1122,13 +1125,14 @@ for ax in axes:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "depth_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown]
 # ### Q4.8 — What depth did (2 points)
 #
 # In three or four sentences, about the depths and weight scales *you* chose: which depth and weight
 # scale worked best in your table, how did the deeper networks behave with the smallest weight scale
 # you tried, and why? Would you expect more depth to help on this data with this training budget?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "depth_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer* for the default choices (depths 1–4, width 100, weight scales 0.01 and 0.1). The
 # figures are from the full-size run (`RUN_FULL_EXPERIMENTS = True`, all 4,170 training images);
@@ -1145,8 +1149,10 @@ for ax in axes:
 # extra parameters of a deeper net mostly add overfitting (training accuracy rises faster than
 # validation accuracy); depth pays off with more data, a per-layer initialisation such as
 # $\sqrt{2/\text{fan-in}}$, and longer training.
-# Marking: 1 point for reading the table correctly (best depth, the deep nets stuck at 10% with small
+# === BEGIN MARK SCHEME ===
+# 1 point for reading the table correctly (best depth, the deep nets stuck at 10% with small
 # weights), 1 point for the explanation (signal and gradients shrink layer by layer).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
@@ -1255,12 +1261,13 @@ else:
     print(f" test accuracy of the final model: {accuracy(final_model, data['X_test'], data['y_test']):.1%} "
           f"(on {len(data['y_test']):,} test images)")
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "final_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown]
 # ### Q4.9 — Your final model and the test set (2 points)
 #
 # Give your final recipe, its validation and test accuracy, and in one or two sentences say which
 # settings mattered most. Then explain briefly why the test set is used only once, at the end.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "final_written", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer.* Recipe: hidden_dim 200, learning rate 0.2 decayed by 0.9 per epoch, batch size 50,
 # 20 epochs, reg $10^{-3}$, weight scale $10^{-3}$, plain SGD, all 4,170 training images
@@ -1271,7 +1278,9 @@ else:
 # influenced. If we chose settings by their test accuracy, the test accuracy of the winner would be
 # biased upwards in the same way validation accuracy is, and we would have no honest estimate left;
 # so all tuning uses the validation set and the test set is evaluated once.
-# Marking: 1 point for the recipe with validation and test accuracy, 1 point for a correct reason.
+# === BEGIN MARK SCHEME ===
+# 1 point for the recipe with validation and test accuracy, 1 point for a correct reason.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]

@@ -791,6 +791,11 @@ ax.legend(fontsize=8);
 #   piecewise linear (fc, ReLU, fc), so moving further along a direction that raises $s_c$ keeps
 #   raising it. "Maximise $s_c(x)$" alone has no maximum; it is only well posed with a constraint
 #   (clamping) or a penalty (weight decay), which is one more reason to regularise.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point for both ends of the sweep (too small barely moves; clamping bounds the score), 1 point for
+# saying the unconstrained problem has no maximum (it needs a constraint or a penalty).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
@@ -824,6 +829,11 @@ ax.legend(fontsize=8);
 #   from growing without bound.
 # * *gradient clipping* bounds the length of each step, so an unusually large gradient cannot throw
 #   the image far away in one step; the optimisation becomes steadier.
+#
+# === BEGIN MARK SCHEME ===
+# 1 point for why plain ascent gives noise (nothing asks for natural-image statistics), 2 points
+# for the regularisers (at least four of the five explained correctly; 1 point for two or three).
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]

@@ -384,13 +384,14 @@ else:
         ax.legend(fontsize=7)
     axes[0].set_ylabel("validation accuracy (%)")
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "exploration_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown]
 # ### Q7.3 — What each setting did (3 points)
 #
 # Using your table and plots: for each of the five settings, one sentence on what happened as you
 # changed it (and, where you can, why). Then give the values that reached the best validation
 # accuracy, and that accuracy.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "exploration_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer* (reference run on the 8,000/2,000 split of the MNIST test set; each variant: 1,000
 # images, 5 epochs, the rest of the Q7.1 recipe, whose own variant reaches 85.3%). Learning rate:
@@ -403,8 +404,10 @@ else:
 # 400 are close (85–86%), wider slightly better and slower. Weight scale: $10^{-4}$ starts so close
 # to zero that the first epochs barely move (56%), 0.01–0.1 train well (85–87%), 1.0 starts from
 # huge scores and ends lower (82%). Best single change: weight scale 0.1 or batch size 10, about 87%.
-# Marking: 2 points for correct observations on all five settings (−½ per setting missing or
+# === BEGIN MARK SCHEME ===
+# 2 points for correct observations on all five settings (−½ per setting missing or
 # contradicted by the student's own table), 1 point for the best values with their accuracy.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
@@ -476,14 +479,15 @@ else:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "architectures_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown]
 # ### Q7.5 — Which architecture works best? (3 points)
 #
 # List the architectures you tried with their training and validation accuracy (your table), say
 # which one works best on validation accuracy, and explain in two or three sentences why more depth
 # did or did not help here (think of the amount of data, the training budget, overfitting and the
 # initial weight scale).
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "architectures_written", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
 # *Model answer* (reference run: 2,000 images, 20 epochs, learning rate 0.05 with momentum 0.9,
 # weight scale 0.01). [100] 90.5%, [400] 90.8%, [100, 100] 89.9%, [200, 50] 89.8% validation accuracy,
@@ -496,9 +500,11 @@ else:
 # would fix that. And the networks that do train fit all 2,000 images perfectly, so validation
 # accuracy is limited by the amount of data, not by capacity: extra layers only add parameters that
 # overfit. More data (and regularization) would be needed before depth pays off.
-# Marking: 1 point for the table of tried architectures with training and validation accuracy and
+# === BEGIN MARK SCHEME ===
+# 1 point for the table of tried architectures with training and validation accuracy and
 # the best one named; 2 points for a reason grounded in the student's own results (data/budget,
 # overfitting, or initialisation), 1 if the reason is generic.
+# === END MARK SCHEME ===
 # ### END SOLUTION
 
 # %% [markdown]
