@@ -33,14 +33,18 @@ def _reference_notebooks_present() -> bool:
         return False
 
 
-def _load_script() -> ModuleType:
-    name = "benchmarks_train_throughput"
+def _load_benchmark(name: str, path: Path) -> ModuleType:
+    """A benchmark script imported as module ``name`` (once)."""
     if name not in sys.modules:  # dataclasses look their module up in sys.modules
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def _load_script() -> ModuleType:
+    return _load_benchmark("benchmarks_train_throughput", SCRIPT)
 
 
 def _parse_rows(stdout: str) -> list[tuple[int, int, int, float, str, str]]:
@@ -169,13 +173,7 @@ LIVE_SCRIPT = SCRIPT.parent / "notebook_live_runtime.py"
 
 
 def _load_live_script() -> ModuleType:
-    name = "benchmarks_notebook_live_runtime"
-    if name not in sys.modules:  # dataclasses look their module up in sys.modules
-        spec = importlib.util.spec_from_file_location(name, LIVE_SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return _load_benchmark("benchmarks_notebook_live_runtime", LIVE_SCRIPT)
 
 
 def test_live_runtime_strips_hidden_tests_and_rewrites_flags() -> None:

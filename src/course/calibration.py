@@ -64,6 +64,14 @@ def speed_factor() -> float:
     return max(1.0, best / BASELINE_SECONDS)
 
 
+def run_delay(schedstat: Path) -> float:
+    """Seconds a process or thread has waited for a core so far, from its ``schedstat`` file (0 if missing)."""
+    try:
+        return int(schedstat.read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 @dataclass
 class ClockReading:
     """One reading: wall time and how long the kernel's main thread had waited for a core (seconds)."""
@@ -79,12 +87,7 @@ class KernelClock:
         self.path = Path(f"/proc/{pid}/schedstat") if pid else None
 
     def _waited(self) -> float:
-        if self.path is None:
-            return 0.0
-        try:
-            return int(self.path.read_text().split()[1]) / 1e9
-        except (OSError, IndexError, ValueError):
-            return 0.0
+        return run_delay(self.path) if self.path is not None else 0.0
 
     def read(self) -> ClockReading:
         return ClockReading(time.monotonic(), self._waited())
@@ -103,7 +106,7 @@ class KernelClock:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _stat_fields(pid: int | str) -> list[str] | None:
+def stat_fields(pid: int | str) -> list[str] | None:
     """The fields of ``/proc/<pid>/stat`` after the command name (state first), or None."""
     try:
         return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
@@ -114,6 +117,22 @@ def _stat_fields(pid: int | str) -> list[str] | None:
 def _cpu_seconds(fields: list[str]) -> float:
     """utime + stime + cutime + cstime: the process's threads and its reaped children."""
     return sum(int(v) for v in fields[11:15]) / _TICKS
+
+
+def processes_of(uid: int) -> list[int]:
+    """PIDs of every process owned by ``uid`` (zombies included)."""
+    found = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def _children(pid: int) -> list[int]:
@@ -154,22 +173,13 @@ class CpuClock:
                 found.add(pid)
                 todo.extend(_children(pid))
         if self.uid is not None:
-            try:
-                for entry in Path("/proc").iterdir():
-                    if entry.name.isdigit():
-                        try:
-                            if entry.stat().st_uid == self.uid:
-                                found.add(int(entry.name))
-                        except OSError:
-                            continue
-            except OSError:
-                pass
+            found.update(processes_of(self.uid))
         return found
 
     def read(self) -> dict[int, float]:
         snapshot = {}
         for pid in self._pids():
-            fields = _stat_fields(pid)
+            fields = stat_fields(pid)
             if fields is not None:
                 snapshot[pid] = _cpu_seconds(fields)
         return snapshot

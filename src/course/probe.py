@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from course.calibration import ClockReading, CpuClock, KernelClock
+from course.calibration import ClockReading, CpuClock, KernelClock, run_delay
 
 from course import kernel_runner as wire
 from course.cases import Case, Execution, Ref
@@ -145,13 +145,8 @@ def decode_answer(case: Case, answer: Any, arrays: dict[str, np.ndarray]) -> Exe
     return run
 
 
-def _thread_run_delay() -> float:
-    """Seconds the calling thread has waited for a core so far (0 where schedstat is missing)."""
-    try:
-        with open("/proc/thread-self/schedstat") as stat:
-            return int(stat.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
+#: The serving thread's own scheduler statistics (see :func:`course.calibration.run_delay`).
+_THREAD_SCHEDSTAT = Path("/proc/thread-self/schedstat")
 
 
 @dataclass
@@ -182,7 +177,6 @@ class ProbeServer:
         #: the computing time of the kernel's processes: a timed case's time, which neither a busy
         #: machine nor a slow grader answering reference stand-ins changes
         self.cpu = cpu or CpuClock(None)
-        self.reference_seconds_spent = 0.0
         #: wall seconds the kernel waited for this server: reading, handling and answering each
         #: request, plus this server's thread waiting for a core once a request had come
         self.serving_seconds = 0.0
@@ -245,10 +239,10 @@ class ProbeServer:
         with connection:
             while True:
                 try:
-                    before = _thread_run_delay()
+                    before = run_delay(_THREAD_SCHEDSTAT)
                     select.select([connection], [], [])  # until the kernel sends (or hangs up)
                     arrived = time.monotonic()
-                    woke = max(0.0, _thread_run_delay() - before)  # this thread waiting for a core to read it
+                    woke = max(0.0, run_delay(_THREAD_SCHEDSTAT) - before)  # this thread waiting for a core to read it
                     message = wire.recv_message(connection)
                     if message is None:
                         return
@@ -354,11 +348,6 @@ class ProbeServer:
         finally:
             spent = time.monotonic() - started
             turn.reference_seconds += spent
-            self.reference_seconds_spent += spent
-
-    def reference_seconds_total(self) -> float:
-        """Seconds this server spent in reference calls (the grader's time, not the student's)."""
-        return self.reference_seconds_spent
 
     def serving_seconds_total(self) -> float:
         """Seconds the kernel spent waiting for this server (see :attr:`serving_seconds`): not the

@@ -39,6 +39,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from course.calibration import processes_of, stat_fields
+
 #: Range of user ids handed to sandboxed kernels when the grader runs as root.
 UID_RANGE = range(61000, 62000)
 _LOCK_DIR = Path(tempfile.gettempdir()) / "course-sandbox-uids"
@@ -138,16 +140,7 @@ def _allocate_uid() -> tuple[int, object]:
 
 def _live_processes_of(uid: int) -> list[int]:
     """PIDs owned by ``uid`` that are not zombies (a zombie holds no resources and cannot be killed)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid == uid and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                found.append(int(entry.name))
-        except (OSError, IndexError):
-            continue
-    return found
+    return [pid for pid in processes_of(uid) if (fields := stat_fields(pid)) is not None and fields[0] != "Z"]
 
 
 def kill_user_processes(uid: int, attempts: int = 50, keep: int | None = None) -> int:
