@@ -52,6 +52,10 @@ class Attack:
         loses: graded cells that must score 0 (default: the attacked question only).
         from_release: start from the released notebook (no solutions): every question scores 0,
             and no solution text may appear in what the student is shown.
+        pipeline_only: the attack acts only on what the shared grading pipeline does with the
+            kernel's replies or the notebook's cells (scoring, test-cell restoring), never on the
+            process, files, network, memory or results.json around it, so the Gradescope zip (the
+            same pipeline) cannot end otherwise than ``course autograde``: graded by that alone.
     ``cell`` may hold placeholders the test fills in ({course_dir}, {port}, {marker} ...).
     """
 
@@ -66,6 +70,7 @@ class Attack:
     answer: str = ATTACKED_ANSWER
     loses: tuple[str, ...] = ()
     from_release: bool = False
+    pipeline_only: bool = False
 
 
 def _attack(body: str) -> str:
@@ -344,10 +349,10 @@ def catalogue() -> list[Attack]:
     sig = "import numpy as np\n"
     return [
         Attack("calm_reference", 0, cell=None),
-        Attack("honest_wrong", 0, cell=sig + WRONG),
+        Attack("honest_wrong", 0, cell=sig + WRONG, pipeline_only=True),
         # What a function that never returns scores (it also breaks leaky_relu_backward, whose
         # cases need the student's own forward cache): the yardstick for attacks inside the answer.
-        Attack("honest_raising", 0, cell=sig + WRONG.replace("    return np.maximum", "    raise ValueError('oops')\n    return np.maximum")),
+        Attack("honest_raising", 0, cell=sig + WRONG.replace("    return np.maximum", "    raise ValueError('oops')\n    return np.maximum"), pipeline_only=True),
         Attack("loop_cell", 1, cell=_attack("while True:\n    pass\n")),
         Attack("loop_in_answer", 1, cell=sig + WRONG.replace('    """Wrong', '    while True:\n        pass\n    """Wrong')),
         Attack("loop_ignores_interrupt", 1, cell=_attack(
@@ -363,14 +368,14 @@ def catalogue() -> list[Attack]:
         Attack("keyboard_interrupt", 4, cell=_attack("raise KeyboardInterrupt\n")),
         Attack("monkeypatch", 5, cell=_attack(
             "import builtins, math\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
-            "math.isclose = lambda *a, **k: True\nbuiltins.abs = lambda x: 0.0\nnp.array_equal = lambda *a, **k: True\n")),
+            "math.isclose = lambda *a, **k: True\nbuiltins.abs = lambda x: 0.0\nnp.array_equal = lambda *a, **k: True\n"), pipeline_only=True),
         Attack("eq_always_true", 6, cell=sig + '''
 class Anything:
     def __eq__(self, other): return True
     def __array__(self, *a, **k): raise TypeError("no")
 def leaky_relu_forward(x, negative_slope=0.1):
     return Anything(), (x, negative_slope)
-'''),
+''', pipeline_only=True),
         Attack("ndarray_subclass", 6, cell=sig + '''
 class Liar(np.ndarray):
     def __array_function__(self, func, types, args, kwargs): return True
@@ -378,7 +383,7 @@ class Liar(np.ndarray):
     def __eq__(self, other): return True
 def leaky_relu_forward(x, negative_slope=0.1):
     return np.maximum(x, 0.0).view(Liar), (x, negative_slope)
-'''),
+''', pipeline_only=True),
         Attack("ipython_hooks", 7, cell=_attack(HOOKS)),
         Attack("read_hidden", 8, cell=_attack(READ_HIDDEN)),
         Attack("forge_results", 9, cell=_attack(FORGE)),
@@ -387,11 +392,11 @@ def leaky_relu_forward(x, negative_slope=0.1):
             "display(HTML('<script>alert(1)</script><b>All tests passed</b>'))\n")),
         Attack("output_flood", 10, cell=_attack("chunk = 'x' * 1_000_000\nfor _ in range(100):\n    print(chunk)\n")),
         Attack("pickled_model", 11, cell=sig + WRONG, files={"best_model.npz": b"{pickle_model}"}),
-        Attack("deleted_test_cell", 12, cell=sig + WRONG, tamper=_delete_cell(ATTACKED)),
-        Attack("edited_test_cell", 12, cell=sig + WRONG, tamper=_edit_test),
-        Attack("changed_points", 12, cell=sig + WRONG, tamper=_set_metadata(ATTACKED, points=100)),
-        Attack("duplicated_grade_ids", 12, cell=sig + WRONG, tamper=_duplicate_ids),
-        Attack("test_cell_to_markdown", 12, cell=sig + WRONG, tamper=_to_markdown),
+        Attack("deleted_test_cell", 12, cell=sig + WRONG, tamper=_delete_cell(ATTACKED), pipeline_only=True),
+        Attack("edited_test_cell", 12, cell=sig + WRONG, tamper=_edit_test, pipeline_only=True),
+        Attack("changed_points", 12, cell=sig + WRONG, tamper=_set_metadata(ATTACKED, points=100), pipeline_only=True),
+        Attack("duplicated_grade_ids", 12, cell=sig + WRONG, tamper=_duplicate_ids, pipeline_only=True),
+        Attack("test_cell_to_markdown", 12, cell=sig + WRONG, tamper=_to_markdown, pipeline_only=True),
         Attack("changed_kernelspec", 12, cell=sig + WRONG, tamper=_kernelspec),
         Attack("invalid_json", 13, raw=b"{ not json", whole_notebook_zero=True),
         Attack("nbformat_v3", 13, raw=json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
@@ -407,11 +412,11 @@ def leaky_relu_forward(x, negative_slope=0.1):
         Attack("numeric_fc_backward", 18, cell=NUMERIC_FC_BACKWARD, answer="fc_backward_answer",
                loses=("fc_backward_tests",)),
         Attack("hand_fd_fc_backward", 18, cell=HAND_FD_FC_BACKWARD, answer="fc_backward_answer",
-               loses=("fc_backward_tests",)),
+               loses=("fc_backward_tests",), pipeline_only=True),
         Attack("numeric_leaky_backward", 18, cell=NUMERIC_LEAKY_BACKWARD, answer="leaky_relu_backward_answer",
-               loses=("leaky_relu_backward_tests",)),
+               loses=("leaky_relu_backward_tests",), pipeline_only=True),
         Attack("numeric_softmax_loss", 18, cell=NUMERIC_SOFTMAX_LOSS, answer="softmax_loss_answer",
-               loses=("softmax_loss_tests",)),
+               loses=("softmax_loss_tests",), pipeline_only=True),
         Attack("shadow_modules", 15, cell=sig + WRONG, files={
             "numpy.py": b"raise SystemExit('shadowed numpy')\n",
             "sitecustomize.py": b"import builtins\nbuiltins.abs = lambda x: 0\n",

@@ -81,6 +81,18 @@ def test_feedback_is_self_contained_and_marks_pending(demo):
     assert "<math" in page and "$$" not in page
 
 
+def test_feedback_for_one_student(demo, tmp_path):
+    """`course feedback --student ID` rewrites that student's pages only; a wrong id says what to do."""
+    pages = {p: p.stat().st_mtime_ns for p in (demo / "feedback").rglob("*.html")}
+    _course("feedback", "--student", "partial", cwd=demo)
+    changed = {p.relative_to(demo / "feedback").parts[0] for p in (demo / "feedback").rglob("*.html")
+               if p.stat().st_mtime_ns != pages.get(p)}
+    assert changed == {"partial"}
+    result = subprocess.run([sys.executable, "-m", "course.cli", "feedback", "--student", "nobody"], cwd=demo,
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "'nobody' has no autograded submission" in result.stdout + result.stderr
+
+
 def test_feedback_marks_pending_written_answers(demo):
     """Every score of a written answer nobody graded yet reads pending: headings, contents, total."""
     page = (demo / "feedback" / "reference" / ASSIGNMENT / "02_layers.html").read_text()

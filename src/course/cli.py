@@ -88,7 +88,7 @@ def cmd_autograde(args: argparse.Namespace) -> None:
 def cmd_feedback(args: argparse.Namespace) -> None:
     from course.feedback import feedback
 
-    print(f"feedback written to {feedback(_course_dir(args, released=True))}")
+    print(f"feedback written to {feedback(_course_dir(args, released=True), student=args.student)}")
 
 
 def cmd_formgrader(args: argparse.Namespace) -> None:
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")
+    p.add_argument("--student", metavar="ID", help="only this student's feedback (default: everyone's)")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("formgrader", parents=[common], help="how to grade the written answers")

@@ -115,12 +115,16 @@ def _run_generate_feedback(argv: list[str]) -> None:
     generatefeedbackapp.GenerateFeedbackApp.launch_instance(argv)
 
 
-def feedback(course_dir: Path) -> Path:
-    """Generate feedback for every autograded submission; return the feedback folder."""
+def feedback(course_dir: Path, student: str | None = None) -> Path:
+    """Generate feedback for every autograded submission (or ``student``'s only); return the feedback folder."""
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "autograded").is_dir():
         raise FileNotFoundError(f"{course_dir} has no autograded submissions yet: run `course autograde` first")
-    result = subprocess.run([sys.executable, "-m", "course.feedback", ASSIGNMENT, "--force"],
+    if student is not None and not (course_dir / "autograded" / student / ASSIGNMENT).is_dir():
+        raise FileNotFoundError(f"{student!r} has no autograded submission in {course_dir}: check the id "
+                                f"(`ls {course_dir / 'autograded'}`) or run `course autograde` first")
+    only = [f"--student={student}"] if student is not None else []
+    result = subprocess.run([sys.executable, "-m", "course.feedback", ASSIGNMENT, "--force", *only],
                             cwd=course_dir, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader generate_feedback failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
