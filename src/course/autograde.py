@@ -249,13 +249,17 @@ def _grade_job(args: tuple) -> NotebookResult:
 
 def _save(course_dir: Path, db_url: str, submission: Path, results: list[NotebookResult],
           expected: list[str], stamp: str, material: str = "") -> SubmissionReport:
-    """Write one student's results: gradebook rows, autograded notebooks, report."""
+    """Write one student's results: gradebook rows, autograded notebooks, report.
+
+    One gradebook connection per submission and one commit per notebook (nbgrader's SaveAutoGrades
+    commits once per cell, each a synchronous write of the database file)."""
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import SaveAutoGrades
 
     import warnings
 
     from sqlalchemy.exc import SAWarning
+
+    from course.gradebook_writes import OneCommitSaveAutoGrades
 
     # nbgrader's gradebook triggers harmless SQLAlchemy autoflush warnings on a first submission.
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -270,40 +274,39 @@ def _save(course_dir: Path, db_url: str, submission: Path, results: list[Noteboo
     with Gradebook(db_url) as gradebook:
         gradebook.update_or_create_student(student)
         gradebook.update_or_create_submission(ASSIGNMENT, student, timestamp=_read_timestamp(submission))
-    for name in expected:
-        result = by_name.get(name) or NotebookResult(student, name, None, status="missing",
-                                                     reason=f"{name}.ipynb was not submitted")
-        if result.notebook is not None:
-            resources = {"nbgrader": {"notebook": name, "assignment": ASSIGNMENT, "student": student,
-                                      "db_url": db_url}}
-            SaveAutoGrades().preprocess(result.notebook, resources)
-            nbformat.write(sanitize_notebook(result.notebook), str(out_dir / f"{name}.ipynb"))
-            score = sum(s or 0.0 for s, _ in result.scores.values() if s is not None)
-            maximum = sum(m for s, m in result.scores.values() if s is not None)
-        else:
-            score, maximum = 0.0, _zero_notebook(db_url, name, student, result.reason)
-        report.notebooks[name] = NotebookReport(result.status, result.reason, score, maximum, round(result.seconds, 2))
+        for name in expected:
+            result = by_name.get(name) or NotebookResult(student, name, None, status="missing",
+                                                         reason=f"{name}.ipynb was not submitted")
+            if result.notebook is not None:
+                resources = {"nbgrader": {"notebook": name, "assignment": ASSIGNMENT, "student": student,
+                                          "db_url": db_url}}
+                OneCommitSaveAutoGrades(gradebook).preprocess(result.notebook, resources)
+                nbformat.write(sanitize_notebook(result.notebook), str(out_dir / f"{name}.ipynb"))
+                score = sum(s or 0.0 for s, _ in result.scores.values() if s is not None)
+                maximum = sum(m for s, m in result.scores.values() if s is not None)
+            else:
+                score, maximum = 0.0, _zero_notebook(gradebook, name, student, result.reason)
+            report.notebooks[name] = NotebookReport(result.status, result.reason, score, maximum,
+                                                    round(result.seconds, 2))
     (out_dir / REPORT).write_text(json.dumps(asdict(report), indent=1))
     return report
 
 
-def _zero_notebook(db_url: str, name: str, student: str, reason: str) -> float:
+def _zero_notebook(gradebook: object, name: str, student: str, reason: str) -> float:
     """Give every cell of a notebook 0, with the reason as the comment; return its autograded maximum
-    (written answers excluded, the same maximum as a graded notebook reports)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(db_url) as gradebook:
-        notebook = gradebook.find_submission_notebook(name, ASSIGNMENT, student)
-        maximum = 0.0
-        manual = {cell.name for cell in gradebook.find_notebook(name, ASSIGNMENT).solution_cells}
-        for grade in notebook.grades:
-            grade.auto_score = 0.0
-            grade.needs_manual_grade = False
-            if grade.name not in manual:  # grade + solution = graded by hand
-                maximum += grade.max_score
-        for comment in notebook.comments:
-            comment.auto_comment = reason
-        gradebook.db.commit()
+    (written answers excluded, the same maximum as a graded notebook reports). ``gradebook``: an open
+    nbgrader Gradebook."""
+    notebook = gradebook.find_submission_notebook(name, ASSIGNMENT, student)
+    maximum = 0.0
+    manual = {cell.name for cell in gradebook.find_notebook(name, ASSIGNMENT).solution_cells}
+    for grade in notebook.grades:
+        grade.auto_score = 0.0
+        grade.needs_manual_grade = False
+        if grade.name not in manual:  # grade + solution = graded by hand
+            maximum += grade.max_score
+    for comment in notebook.comments:
+        comment.auto_comment = reason
+    gradebook.db.commit()
     return maximum
 
 
