@@ -144,13 +144,18 @@ def autograde_audit(key: str, jobs: int = 2, names: list[str] | None = None,
     with tempfile.TemporaryDirectory(prefix="mutant-course-") as scratch:
         course = init_course_dir(Path(root or scratch) / "course", keys=[NOTEBOOKS[key]])
         release(course, run_check=False, jobs=1)
+        # The references of later notebooks import earlier ones from the source folder; the gradebook
+        # (made by the release) still holds this notebook alone, so only it is graded.
+        for sibling in source_dir().glob("*.ipynb"):
+            if sibling.name != NOTEBOOKS[key]:
+                shutil.copy2(sibling, course / "source" / ASSIGNMENT / sibling.name)
         variants = {"solution": notebook, **{m.name: apply(notebook, m) for m in mutants}}
         for student, variant in variants.items():
             folder = course / "submitted" / student / ASSIGNMENT
             folder.mkdir(parents=True)
             _with_siblings(folder)
             nbformat.write(variant, str(folder / NOTEBOOKS[key]))
-        autograde(course, jobs=jobs, progress=False)
+        reports = {r.student: r for r in autograde(course, jobs=jobs, progress=False)}
         scores: dict[str, dict[str, tuple[float, float]]] = {}
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
             for student in variants:
@@ -158,6 +163,11 @@ def autograde_audit(key: str, jobs: int = 2, names: list[str] | None = None,
                 scores[student] = {g.name: (g.auto_score or 0.0, g.max_score) for g in graded.grades
                                    if g.cell.cell_type == "code" and g.auto_score is not None}
     baseline = scores["solution"]
+    short = {gid: f"{score:g}/{maximum:g}" for gid, (score, maximum) in baseline.items() if score < maximum}
+    if short or not baseline:
+        solution_report = reports["solution"].notebooks.get(Path(NOTEBOOKS[key]).stem)
+        raise AssertionError(f"course autograde gave the solution of {key} less than full marks "
+                             f"({short or 'nothing'}): {solution_report.reason if solution_report else 'not graded'}")
     results = [MutantResult(m, tuple(gid for gid, (score, maximum) in scores[m.name].items()
                                      if score < maximum and baseline.get(gid, (0, 0))[0] >= baseline[gid][1]))
                for m in mutants]
