@@ -38,7 +38,7 @@ def test_fast_audit_agrees_with_executing_the_notebook(key):
 
 
 #: Mutants graded through both graders in CI: the first two of the layers and convolution
-#: catalogues. COURSE_ALL_MUTANTS=1 grades every mutant of every catalogue (about 75 min on 2 cores).
+#: catalogues. COURSE_ALL_MUTANTS=1 grades every mutant of every catalogue (61 min on 2 cores).
 CROSS_CHECK_SAMPLE = 2
 ALL_MUTANTS = bool(os.environ.get("COURSE_ALL_MUTANTS"))
 
