@@ -201,3 +201,26 @@ def test_garbled_kernel_messages_skip_the_cell_not_the_notebook(monkeypatch):
     assert run.status == "graded", run
     assert run.kernel_starts == 2
     assert notebook.cells[2].outputs[-1]["text"] == "3\n"
+
+
+@pytest.mark.slow
+def test_kernel_starts_leave_no_descriptor_open_in_the_grader():
+    """A grading worker lives for many notebooks: each kernel's zmq context and channels are closed
+    when it stops (they held about a dozen descriptors per kernel, so a worker under the usual limit
+    of 1,024 would have failed after some 75 notebooks)."""
+    from course.kernel_session import KernelSession
+
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    notebook = _code_notebook("x = 1")
+    counts = []
+    for _ in range(4):
+        with Sandbox() as box:
+            box.work.mkdir()
+            session = KernelSession(notebook, box, cell_timeout=30, env={})
+            session.start()
+            assert session.run(0).status == "ok"
+            session.stop()
+        counts.append(open_descriptors())
+    assert counts[-1] <= counts[0], f"descriptors open after each kernel: {counts}"

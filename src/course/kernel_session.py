@@ -283,6 +283,24 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+def _release_zmq(client: Any, manager: Any) -> None:
+    """Close the kernel client's channels and the manager's zmq context: left to the garbage
+    collector, each kernel start kept about a dozen descriptors open in the grader, enough for a
+    long-lived worker to run out of them after some hundred notebooks."""
+    kernel_client = getattr(client, "kc", None)
+    try:
+        if kernel_client is not None:
+            kernel_client.stop_channels()
+    except Exception:  # already stopped
+        pass
+    context = getattr(manager, "context", None)
+    if getattr(manager, "_created_context", False) and context is not None and not context.closed:
+        try:
+            context.destroy(linger=0)  # the manager's own context, never one it was given
+        except zmq.ZMQError:
+            pass
+
+
 class KernelSession:
     """A kernel in ``sandbox`` executing cells of ``notebook`` (see module docstring)."""
 
@@ -357,6 +375,7 @@ class KernelSession:
                     run_sync(manager.shutdown_kernel)(now=True)
             except Exception:  # already gone
                 pass
+            _release_zmq(self.client, manager)
             self.client = None
         self.sandbox.kill_leftovers()
 
