@@ -81,7 +81,7 @@ def test_feedback_is_self_contained_and_marks_pending(demo):
     assert "<math" in page and "$$" not in page
 
 
-def test_feedback_for_one_student(demo, tmp_path):
+def test_feedback_for_one_student(demo):
     """`course feedback --student ID` rewrites that student's pages only; a wrong id says what to do."""
     pages = {p: p.stat().st_mtime_ns for p in (demo / "feedback").rglob("*.html")}
     _course("feedback", "--student", "partial", cwd=demo)

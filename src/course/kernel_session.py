@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping
 
 import nbformat
 import zmq
+import zmq.asyncio
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -283,22 +284,20 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def _release_zmq(client: Any, manager: Any) -> None:
-    """Close the kernel client's channels and the manager's zmq context: left to the garbage
-    collector, each kernel start kept about a dozen descriptors open in the grader, enough for a
-    long-lived worker to run out of them after some hundred notebooks."""
+def _close_zmq(client: Any, context: zmq.Context) -> None:
+    """Stop the kernel client's channels and destroy the kernel's own zmq context: left to the
+    garbage collector, each kernel kept about a dozen descriptors open in the grader, so a worker
+    under the usual limit of 1,024 would fail after some 75 notebooks."""
     kernel_client = getattr(client, "kc", None)
     try:
         if kernel_client is not None:
             kernel_client.stop_channels()
     except Exception:  # already stopped
         pass
-    context = getattr(manager, "context", None)
-    if getattr(manager, "_created_context", False) and context is not None and not context.closed:
-        try:
-            context.destroy(linger=0)  # the manager's own context, never one it was given
-        except zmq.ZMQError:
-            pass
+    try:
+        context.destroy(linger=0)
+    except zmq.ZMQError:
+        pass
 
 
 class KernelSession:
@@ -313,6 +312,7 @@ class KernelSession:
         self.client: GradingClient | None = None
         self._token = ""
         self._context: Any = None
+        self._zmq: zmq.Context | None = None
         self._execute: Any = None  # the client's own execute, without the guard expression
         self.starts = 0
         #: own seconds (see :class:`course.calibration.KernelClock`) the kernels of this session ran
@@ -337,7 +337,8 @@ class KernelSession:
         self.stop()
         self.starts += 1
         self._token = secrets.token_hex(16)
-        manager = self.sandbox.manager()
+        self._zmq = zmq.asyncio.Context()  # this kernel's alone: destroyed when it stops
+        manager = self.sandbox.manager(context=self._zmq)
         # interrupt_on_timeout: a cell stuck in an endless loop is interrupted and
         # recorded as an error; the notebook goes on, so only that answer is lost.
         client = GradingClient(self.notebook, km=manager, timeout=self.cell_timeout, allow_errors=True,
@@ -375,7 +376,9 @@ class KernelSession:
                     run_sync(manager.shutdown_kernel)(now=True)
             except Exception:  # already gone
                 pass
-            _release_zmq(self.client, manager)
+            if self._zmq is not None:
+                _close_zmq(self.client, self._zmq)
+                self._zmq = None
             self.client = None
         self.sandbox.kill_leftovers()
 

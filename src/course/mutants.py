@@ -142,13 +142,11 @@ def autograde_audit(key: str, jobs: int = 2, names: list[str] | None = None,
     mutants = [m for m in load_mutants(key) if names is None or m.name in names]
     notebook = nbformat.read(str(source_dir() / NOTEBOOKS[key]), as_version=4)
     with tempfile.TemporaryDirectory(prefix="mutant-course-") as scratch:
-        course = init_course_dir(Path(root or scratch) / "course", keys=[NOTEBOOKS[key]])
+        course = init_course_dir(Path(root or scratch) / "course", notebooks=source_dir(), keys=[NOTEBOOKS[key]])
         release(course, run_check=False, jobs=1)
         # The references of later notebooks import earlier ones from the source folder; the gradebook
         # (made by the release) still holds this notebook alone, so only it is graded.
-        for sibling in source_dir().glob("*.ipynb"):
-            if sibling.name != NOTEBOOKS[key]:
-                shutil.copy2(sibling, course / "source" / ASSIGNMENT / sibling.name)
+        _with_siblings(course / "source" / ASSIGNMENT)
         variants = {"solution": notebook, **{m.name: apply(notebook, m) for m in mutants}}
         for student, variant in variants.items():
             folder = course / "submitted" / student / ASSIGNMENT
