@@ -33,6 +33,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -210,10 +211,10 @@ class Sandbox:
                     else home, **self._env},
         }
 
-    def launcher(self) -> list[str]:
-        """The command prefix that starts a program inside this sandbox."""
+    def launcher(self, config: dict | None = None) -> list[str]:
+        """The command prefix that starts a program inside this sandbox (``config``: :meth:`config`)."""
         path = self.root / "sandbox.json"
-        path.write_text(json.dumps(self.config()))
+        path.write_text(json.dumps(config or self.config()))
         return [sys.executable, "-m", "course.sandbox_exec", str(path), "--"]
 
     def manager(self, **kwargs: object) -> AsyncKernelManager:
@@ -221,13 +222,18 @@ class Sandbox:
 
         Async, because nbclient can only time a silent endless loop out with an async client.
         """
-        prefix = [] if os.environ.get("COURSE_SANDBOX") == "off" else self.launcher()
+        from course.kernel_fork import kernel_start_mode
+
+        config = None if os.environ.get("COURSE_SANDBOX") == "off" else self.config()
+        prefix = [] if config is None else self.launcher(config)
         self._starts = getattr(self, "_starts", 0) + 1  # fresh socket names: no stale message from a dead kernel
         manager = _SandboxedKernelManager(kernel_name="python3", transport="ipc",
                                           ip=str(self.kernel_dir / f"k{self._starts}"),
                                           connection_file=str(self.kernel_dir / f"connection-{self._starts}.json"),
                                           **kwargs)
         manager.launcher_prefix = prefix
+        manager.fork = kernel_start_mode() == "fork"
+        manager.sandbox_config = config
         return manager
 
     def kill_leftovers(self) -> int:
@@ -250,7 +256,23 @@ class Sandbox:
 
 
 class _SandboxedKernelManager(AsyncKernelManager):
+    """Starts its kernel behind the sandbox launcher (exec), or as a fork of the zygote (``fork``)."""
+
     launcher_prefix: list[str] = []
+    #: start the kernel as a fork of :mod:`course.zygote` (:class:`course.kernel_fork.ForkProvisioner`)
+    fork = False
+    sandbox_config: dict | None = None
+
+    async def _async_pre_start_kernel(self, **kw: object) -> tuple[list[str], dict]:
+        if self.fork and self.provisioner is None:
+            from course.kernel_fork import ForkProvisioner
+
+            self.kernel_id = self.kernel_id or str(kw.pop("kernel_id", None) or uuid.uuid4())
+            provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+            provisioner.sandbox_config = self.sandbox_config
+            provisioner.exec_prefix = list(self.launcher_prefix)
+            self.provisioner = provisioner
+        return await super()._async_pre_start_kernel(**kw)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.launcher_prefix, *super().format_kernel_cmd(extra_arguments)]

@@ -15,6 +15,9 @@ Runs as the grader's user, in the process that becomes the kernel. In order:
    privileges, die with the grader;
 5. ``exec`` the command.
 
+Steps 1-4 are :func:`enter`, shared with the fork-server start (:mod:`course.zygote`), whose
+forked child calls it, then takes :func:`kernel_environment` and runs ipykernel in-process.
+
 Kept free of imports beyond the standard library: it runs before the kernel starts.
 The configuration is written by :mod:`course.sandbox`, which also decides what
 this machine supports.
@@ -28,6 +31,7 @@ import os
 import resource
 import signal
 import sys
+from typing import Mapping
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -168,6 +172,13 @@ def enter(config: dict) -> None:
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(pdeathsig)")
 
 
+def kernel_environment(base: Mapping[str, str], config: dict) -> dict[str, str]:
+    """The environment of the sandboxed program: ``base`` with the configuration's entries on top."""
+    env = dict(base)
+    env.update(config.get("env", {}))
+    return env
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 4 or argv[2] != "--":
         sys.exit("usage: python -m course.sandbox_exec CONFIG.json -- COMMAND ...")
@@ -178,9 +189,7 @@ def main(argv: list[str]) -> None:
     except (SandboxError, OSError) as error:
         sys.stderr.write(f"course sandbox: {error}\n")
         sys.exit(121)
-    env = dict(os.environ)
-    env.update(config.get("env", {}))
-    os.execvpe(argv[3], argv[3:], env)
+    os.execvpe(argv[3], argv[3:], kernel_environment(os.environ, config))
 
 
 if __name__ == "__main__":
