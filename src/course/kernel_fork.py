@@ -37,6 +37,7 @@ from typing import Any
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from course.sandbox_exec import kernel_environment
+from course.zygote import HOME_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,14 @@ class Zygote:
 
     def __init__(self, startup: dict[str, str]) -> None:
         self.startup = dict(startup)
-        self.home = Path(tempfile.mkdtemp(prefix="course-zygote-"))
+        self.home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX))
         from course.sandbox import _seed_matplotlib_cache
 
         _seed_matplotlib_cache(self.home / ".matplotlib")  # the kernels' font list, same rc as theirs
         env = {**self.startup, "PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.home),
                "MPLCONFIGDIR": str(self.home / ".matplotlib"), "XDG_CACHE_HOME": str(self.home / ".cache"),
                "XDG_CONFIG_HOME": str(self.home / ".config"), "IPYTHONDIR": str(self.home / ".ipython"),
-               "TMPDIR": str(self.home), "PYTHONSAFEPATH": "1"}
+               "TMPDIR": str(self.home)}
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen([sys.executable, "-m", "course.zygote", str(theirs.fileno())],
@@ -138,7 +139,7 @@ class Zygote:
         try:
             message, fds = self._replies.get(timeout=timeout)
         except queue.Empty:
-            message, fds = {"error": f"no answer from the zygote within {timeout:.0f} s"}, []
+            message, fds = {"error": f"no answer from the zygote within {timeout:.0f} s", "timeout": True}, []
         if with_fds:
             return message, fds
         for fd in fds:
@@ -155,6 +156,9 @@ class Zygote:
             except OSError as error:
                 raise ZygoteError(f"could not reach the zygote: {error}") from error
             message, fds = self._reply(SPAWN_TIMEOUT, with_fds=True)
+            if "timeout" in message:  # a late answer would be taken for the next request's: retire it
+                self.dead = True
+                threading.Thread(target=self.close, daemon=True).start()
         if "spawned" not in message or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
@@ -163,6 +167,12 @@ class Zygote:
         with self._exited:
             self._exits.pop(pid, None)  # an earlier child with the same pid, long gone
         return pid, fds[0]
+
+    def modules(self) -> list[str]:
+        """The names of the modules the zygote has imported."""
+        with self._request_lock:
+            self.control.send(json.dumps({"modules": None}).encode())
+            return list(self._reply(SPAWN_TIMEOUT).get("modules", []))
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
         """The return code of child ``pid`` once the zygote reaped it (None: not within ``timeout``)."""

@@ -21,6 +21,7 @@ Protocol (one JSON object per message):
 * grader -> zygote ``{"spawn": {"config": SANDBOX_CONFIG or null, "env": {...},
   "argv": [ipykernel arguments], "cwd": folder}}``; reply ``{"spawned": pid}`` with a
   pidfd of the child attached (SCM_RIGHTS), or ``{"error": text}``;
+* grader -> zygote ``{"modules": null}``; reply ``{"modules": [names in sys.modules]}`` (tests);
 * zygote -> grader ``{"exit": pid, "code": returncode}`` when a child ends (negative:
   killed by that signal), after the zygote reaped it.
 
@@ -52,6 +53,9 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "I
 #: Modules whose import-time behaviour depends on running inside a kernel (tqdm.auto picks its
 #: notebook bar, ipywidgets looks for a comm manager): never imported before the fork.
 NOT_PRELOADED = ("tqdm.auto", "tqdm.autonotebook", "ipywidgets")
+
+#: Name prefix of the zygote's private home folder (removed when the zygote ends).
+HOME_PREFIX = "course-zygote-"
 
 #: Exit code of a child whose sandbox could not be entered (as ``course.sandbox_exec``).
 SANDBOX_FAILED = 121
@@ -190,8 +194,8 @@ class Server:
         self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def spawn(self, request: dict) -> None:
-        if threading.active_count() != 1:
-            _send(self.control, {"error": "the zygote runs threads; it cannot fork safely"})
+        if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
+            _send(self.control, {"error": "the zygote runs threads (BLAS threads?); it cannot fork safely"})
             return
         try:
             pid = os.fork()
@@ -250,6 +254,8 @@ class Server:
                     request = json.loads(data)
                     if "spawn" in request:
                         self.spawn(request["spawn"])
+                    elif "modules" in request:  # for the tests: what this process has imported
+                        _send(self.control, {"modules": sorted(sys.modules)})
                     del request, data  # nothing of one kernel's request stays for the next fork
         finally:
             self.kill_children()
@@ -260,10 +266,19 @@ def main(argv: list[str]) -> None:
         sys.exit("usage: python -m course.zygote FD (started by the grader)")
     control = socket.socket(fileno=int(argv[1]))
     os.set_inheritable(control.fileno(), False)
+    if not sys.flags.safe_path and sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # as ipykernel_launcher does; the kernel's shell puts its own entry back
     failed = preload()
     if failed:
         sys.stderr.write(f"course zygote: not preloaded (imported by each kernel instead): {', '.join(failed)}\n")
-    Server(control).serve()
+    try:
+        Server(control).serve()
+    finally:
+        home = os.environ.get("HOME", "")
+        if os.path.basename(home).startswith(HOME_PREFIX):  # the private home the grader made for it
+            import shutil
+
+            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,189 @@
+"""The fork-server kernel start (``COURSE_KERNEL_START=fork``): a forked kernel is as isolated as
+an exec-started one, and the zygote it comes from holds nothing of the course.
+
+Each property is checked from outside the kernel where it can be (the grader reads ``/proc``),
+and from inside where only the kernel can tell (what it may read, its environment).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course import kernel_fork, sandbox
+from course.kernel_session import KernelSession
+from course.pipeline import GRADING_ENV
+from course.sandbox import Sandbox
+
+SUPPORT = sandbox.support()
+needs_root = pytest.mark.skipif(not SUPPORT.separate_user, reason="a separate user needs the grader to be root")
+needs_namespaces = pytest.mark.skipif(not SUPPORT.namespaces, reason=f"no namespaces here: {SUPPORT.note}")
+
+REPORT = r'''
+import json, os, sys
+def _readable(path):
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+        return True
+    except OSError:
+        return False
+def _fds():
+    found = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found[name] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            pass
+    return found
+print(json.dumps({"pid": os.getpid(), "uid": os.getuid(), "env": dict(os.environ), "cwd": os.getcwd(),
+                  "readable": {p: _readable(p) for p in %r}, "fds": _fds(),
+                  "course_modules": sorted(m for m in sys.modules if m == "course" or m.startswith("course."))}))
+'''
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def _kernel_env() -> dict[str, str]:
+    return {**os.environ, **GRADING_ENV, "PYTHONSAFEPATH": "1"}
+
+
+def _report(session: KernelSession, index: int) -> dict:
+    outcome = session.run(index)
+    assert outcome.status == "ok", (outcome, session.notebook.cells[index].outputs)
+    text = "".join(o.get("text", "") for o in session.notebook.cells[index].outputs if o.get("name") == "stdout")
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def _inode(link: str) -> str:
+    return link.split("[", 1)[1].rstrip("]") if "[" in link else link
+
+
+def _zygote() -> kernel_fork.Zygote:
+    live = [z for key, z in kernel_fork._zygotes.items() if key[0] == os.getpid() and not z.dead]
+    assert len(live) == 1, "one zygote per grading process"
+    return live[0]
+
+
+@pytest.fixture(autouse=True)
+def fork_mode(monkeypatch):
+    monkeypatch.setenv(kernel_fork.KERNEL_START_ENV, "fork")
+
+
+def test_forked_kernel_is_sandboxed_and_starts_clean(tmp_path):
+    hidden = tmp_path / "course"
+    hidden.mkdir()
+    (hidden / "solutions.py").write_text("ANSWER = 42\n")
+    marker = os.open(tmp_path / "grader-only.txt", os.O_CREAT | os.O_WRONLY)  # inheritable: must not reach
+    os.set_inheritable(marker, True)
+    try:
+        notebook = _notebook(REPORT % [str(hidden / "solutions.py")])
+        with Sandbox(hide=[str(hidden)]) as box:
+            box.work.mkdir()
+            session = KernelSession(notebook, box, cell_timeout=30, env=_kernel_env())
+            session.start()
+            try:
+                provisioner = session.client.km.provisioner
+                assert isinstance(provisioner, kernel_fork.ForkProvisioner) and provisioner.forked
+                report = _report(session, 0)
+                zygote = _zygote()
+                assert report["pid"] == session.pid == provisioner.pid != zygote.pid
+                assert os.getpgid(session.pid) == session.pid  # its own process group, signalled as one
+                assert Path(f"/proc/{session.pid}/status").read_text().count(f"PPid:\t{zygote.pid}\n") == 1
+                if SUPPORT.separate_user:
+                    assert report["uid"] == box.uid and 61000 <= box.uid < 62000
+                env = report["env"]
+                assert env["HOME"] == str(box.home) and env["MPLCONFIGDIR"] == f"{box.home}/.matplotlib"
+                assert env["JPY_PARENT_PID"] == str(zygote.pid)
+                assert env["PYTHONHASHSEED"] == "0" and env["OPENBLAS_NUM_THREADS"] == "1"
+                assert report["cwd"] == str(box.work)
+                if SUPPORT.namespaces:
+                    assert report["readable"] == {str(hidden / "solutions.py"): False}
+                assert report["course_modules"] == []
+                # no descriptor of the grader or the zygote: not the marker, not the control socket
+                ours = {_inode(link) for link in report["fds"].values()}
+                marker_target = str(tmp_path / "grader-only.txt")
+                assert marker_target not in report["fds"].values()
+                zygote_fds = {n: os.readlink(f"/proc/{zygote.pid}/fd/{n}") for n in os.listdir(f"/proc/{zygote.pid}/fd")}
+                assert marker_target not in zygote_fds.values()
+                shared = {_inode(t) for n, t in zygote_fds.items() if int(n) > 2} & ours
+                assert not shared, f"the kernel holds the zygote's descriptors {shared}"
+                assert len([n for n in zygote_fds if int(n) > 2]) == 3  # control socket + wake-up pipe
+            finally:
+                session.stop()
+    finally:
+        os.close(marker)
+
+
+def test_interrupt_kill_and_no_leftovers():
+    notebook = _notebook("import subprocess\nchild = subprocess.Popen(['sleep', '300'])\nprint(child.pid)",
+                         "while True:\n    pass", "print('after')")
+    with Sandbox() as box:
+        box.work.mkdir()
+        session = KernelSession(notebook, box, cell_timeout=2, env=_kernel_env())
+        session.start()
+        pid = session.pid
+        try:
+            assert session.run(0).status == "ok"
+            child = int(notebook.cells[0].outputs[-1]["text"])
+            outcome = session.run(1)  # SIGINT after 2 s of own time
+            assert outcome.status == "timeout", outcome
+            assert session.run(2).status == "ok" and session.pid == pid  # the same kernel goes on
+            assert notebook.cells[2].outputs[-1]["text"] == "after\n"
+            uid = box.uid
+        finally:
+            session.stop()
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists() and not Path(f"/proc/{child}").exists():
+                break
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists(), "the kernel (or its zombie) is still there"
+        assert not Path(f"/proc/{child}").exists(), "the kernel's child outlived it"
+        if uid is not None:
+            assert sandbox._live_processes_of(uid) == []
+
+
+def test_zygote_holds_no_course_module_and_a_dead_zygote_is_replaced(caplog):
+    notebook = _notebook("print(1 + 1)")
+    with Sandbox() as box:
+        box.work.mkdir()
+        session = KernelSession(notebook, box, cell_timeout=30, env=_kernel_env())
+        session.start()
+        session.stop()
+        zygote = _zygote()
+        modules = zygote.modules()
+        assert "numpy" in modules and "ipykernel.kernelapp" in modules and "matplotlib.pyplot" in modules
+        course = sorted(m for m in modules if m == "course" or m.startswith("course."))
+        assert course == ["course", "course.sandbox_exec"], course  # and __main__ (course.zygote itself)
+        assert not any(m in modules for m in ("tqdm.auto", "ipywidgets", "course.reference"))
+
+        os.kill(zygote.pid, signal.SIGKILL)
+        zygote.process.wait(timeout=10)
+        with caplog.at_level(logging.WARNING, logger="course.kernel_fork"):
+            session.start()  # a new zygote (and, had that failed, an exec start)
+        try:
+            assert "died" in caplog.text
+            assert session.run(0).status == "ok" and notebook.cells[0].outputs[-1]["text"] == "2\n"
+            assert _zygote().pid != zygote.pid
+        finally:
+            session.stop()
+
+
+def test_exec_mode_is_kept(monkeypatch):
+    monkeypatch.setenv(kernel_fork.KERNEL_START_ENV, "exec")
+    with Sandbox() as box:
+        manager = box.manager()
+        assert manager.fork is False
+    monkeypatch.setenv(kernel_fork.KERNEL_START_ENV, "spawn")
+    with pytest.raises(ValueError, match="fork' or 'exec"):
+        kernel_fork.kernel_start_mode()
