@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--notebooks", nargs="*", help="limit the course to these notebook files")
     parser.add_argument("--keep", help="build the course directories in this (new) folder and keep them")
+    parser.add_argument("--compare-exec", action="store_true",
+                        help="also grade with COURSE_KERNEL_START=exec (a new interpreter per kernel)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
         folder = args.keep or scratch
@@ -137,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         stock, plain = Path(folder) / "stock", Path(folder) / "no-sandbox"
         shutil.copytree(ours, stock)
         shutil.copytree(ours, plain)
+        execd = Path(folder) / "exec-start"
+        if args.compare_exec:
+            shutil.copytree(ours, execd)
         print(f"{args.students} submissions x {len(list((ours / 'source' / ASSIGNMENT).glob('*.ipynb')))} notebooks")
         ours_command = [sys.executable, "-m", "course.cli", "autograde", "--jobs", str(args.jobs), "--force"]
         print(f"load average at start (1, 5, 15 min): {load_average()}")
@@ -145,24 +150,33 @@ def main(argv: list[str] | None = None) -> int:
                                       "--force"], stock)
         ours_s, ours_mb, ours_out = timed(ours_command, ours)
         plain_s, plain_mb, plain_out = timed(ours_command, plain, COURSE_SANDBOX="off")
+        if args.compare_exec:
+            exec_s, exec_mb, exec_out = timed(ours_command, execd, COURSE_KERNEL_START="exec")
         a, b, c = scores(ours), scores(stock), scores(plain)
         differ = sorted(s for s in a if abs(a[s] - b.get(s, -1)) > 1e-9)
         print(f"{'tool':<40} {'seconds':>8} {'s/submission':>13} {'peak MB':>8}")
         rows = [("nbgrader autograde (stock)", stock_s, stock_mb),
                 (f"course autograde --jobs {args.jobs}", ours_s, ours_mb),
                 (f"course autograde --jobs {args.jobs}, no sandbox", plain_s, plain_mb)]
+        if args.compare_exec:
+            rows.append((f"course autograde --jobs {args.jobs}, exec start", exec_s, exec_mb))
         for tool, seconds, megabytes in rows:
             print(f"{tool:<40} {seconds:>8.1f} {seconds / args.students:>13.2f} {megabytes:>8.0f}")
         print(f"speed-up over stock nbgrader: {stock_s / ours_s:.2f}x; scores identical: "
               f"{'yes' if not differ else 'no: ' + ', '.join(differ)}")
         print(f"sandbox overhead: {(ours_s - plain_s) / args.students:+.2f} s per submission "
               f"({ours_s / plain_s - 1:+.0%}); scores with and without it identical: {'yes' if a == c else 'no'}")
+        if args.compare_exec:
+            e = scores(execd)
+            print(f"fork over exec kernel start: {exec_s / ours_s:.2f}x; scores identical: {'yes' if e == a else 'no'}")
         print(f"course autograde {_peak_line(ours_out)}")
         measured = json.loads(stock_json.read_text())
         stock_stages = {k: v / max(1, measured["notebooks"]) for k, v in measured["seconds"].items()}
         for line in stage_table({"nbgrader (stock)": stock_stages,
                                  f"course --jobs {args.jobs}": parse_stages(ours_out),
-                                 f"course --jobs {args.jobs}, no sandbox": parse_stages(plain_out)}):
+                                 f"course --jobs {args.jobs}, no sandbox": parse_stages(plain_out),
+                                 **({f"course --jobs {args.jobs}, exec start": parse_stages(exec_out)}
+                                    if args.compare_exec else {})}):
             print(line)
         print(f"(time inside each grading process; course runs {args.jobs} at once. "
               f"Load average at the end: {load_average()})")

@@ -47,7 +47,8 @@ DEFAULT_KERNEL_START = "fork"
 
 #: Environment read when the interpreter or a preloaded library starts (not when a kernel runs):
 #: a kernel forks only from a zygote started with the same values.
-STARTUP_PREFIXES = ("PYTHON", "LC_", "NPY_", "OPENBLAS", "GOTO", "OMP_", "MKL_", "NUMEXPR_", "VECLIB_", "LD_")
+STARTUP_PREFIXES = ("PYTHON", "LC_", "NPY_", "OPENBLAS", "GOTO", "OMP_", "MKL_", "NUMEXPR_", "VECLIB_", "LD_",
+                    "PYDEVD", "DEBUGPY", "GEVENT", "IDE_", "PYCHARM", "IPYTHON_")
 STARTUP_NAMES = frozenset({"LANG", "LANGUAGE", "MPLBACKEND"})
 
 #: Seconds the zygote may take to import everything (a saturated machine is slow).

@@ -30,6 +30,7 @@ When the control socket closes (the grader is gone) the zygote kills its childre
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -44,7 +45,8 @@ from course import sandbox_exec
 #: Modules imported before the first fork: what every grading kernel loads at start (ipykernel,
 #: the hidden set-up's numpy and numpy.testing) and what the notebooks import first (matplotlib,
 #: the hwlib helpers that do not look at their surroundings when imported).
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.core.completer",
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+           "IPython.core.completer",
            "numpy", "numpy.testing", "json", "struct", "socket", "dataclasses", "warnings",
            "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg",
            "hwlib.checks", "hwlib.gradcheck", "hwlib.graphdraw", "hwlib.plots", "hwlib.handout_graphs",
@@ -74,16 +76,23 @@ def _launcher_path() -> str:
 _LAUNCHER = _launcher_path()
 
 
+#: Variables the preloaded modules added to the environment when imported (debugpy sets
+#: PYDEVD_USE_FRAME_EVAL): each kernel gets them too, as if it had imported the modules itself.
+IMPORT_ENV: dict[str, str] = {}
+
+
 def preload() -> list[str]:
     """Import :data:`PRELOAD` (missing optional ones are skipped); the names that failed."""
     import importlib
 
+    before = dict(os.environ)
     failed = []
     for name in PRELOAD:
         try:
             importlib.import_module(name)
         except Exception:  # an optional helper missing here: the kernel imports it itself
             failed.append(name)
+    IMPORT_ENV.update({k: v for k, v in os.environ.items() if k not in before})
     leaked = [name for name in NOT_PRELOADED if name in sys.modules]
     if leaked:
         raise RuntimeError(f"zygote: preloading imported {leaked}, whose import depends on the kernel")
@@ -153,7 +162,7 @@ def run_child(request: dict, keep_fds: tuple[int, ...] = (0, 1, 2)) -> None:
         except (sandbox_exec.SandboxError, OSError) as error:
             sys.stderr.write(f"course sandbox: {error}\n")
             os._exit(SANDBOX_FAILED)
-        env = dict(request["env"])
+        env = {**IMPORT_ENV, **request["env"]}
         env["JPY_PARENT_PID"] = str(os.getppid())  # ipykernel's parent poller watches the zygote
         _refresh_cached_environment(env)
         os.chdir(request.get("cwd") or (config or {}).get("cwd") or os.getcwd())
@@ -197,6 +206,7 @@ class Server:
         if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
             _send(self.control, {"error": "the zygote runs threads (BLAS threads?); it cannot fork safely"})
             return
+        gc.freeze()  # the preloaded objects are never scanned again: fewer copy-on-write page faults
         try:
             pid = os.fork()
         except OSError as error:
@@ -237,6 +247,7 @@ class Server:
         signal.set_wakeup_fd(self._wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C is for the grader
+        gc.collect()
         _send(self.control, {"ready": os.getpid()})
         try:
             while True:
