@@ -49,7 +49,7 @@ DEFAULT_KERNEL_START = "fork"
 #: a kernel forks only from a zygote started with the same values.
 STARTUP_PREFIXES = ("PYTHON", "LC_", "NPY_", "OPENBLAS", "GOTO", "OMP_", "MKL_", "NUMEXPR_", "VECLIB_", "LD_",
                     "PYDEVD", "DEBUGPY", "GEVENT", "IDE_", "PYCHARM", "IPYTHON_")
-STARTUP_NAMES = frozenset({"LANG", "LANGUAGE", "MPLBACKEND"})
+STARTUP_NAMES = frozenset({"LANG", "LANGUAGE", "MPLBACKEND", "MATPLOTLIBRC"})
 
 #: Seconds the zygote may take to import everything (a saturated machine is slow).
 READY_TIMEOUT = 180.0
