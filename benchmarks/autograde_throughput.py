@@ -75,15 +75,22 @@ def scores(course_dir: Path) -> dict[str, float]:
 
 _MEASURE = ("import resource, subprocess, sys; "
             "r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); print(r.stdout); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime + u.ru_stime, u.ru_maxrss)")
+
+
+#: CPU seconds (user + system) of each timed run and every process it waited for, by course folder
+CPU_SECONDS: dict[Path, float] = {}
 
 
 def timed(command: list[str], cwd: Path, **env: str) -> tuple[float, float, str]:
-    """Run ``command``; return (seconds, peak RSS in MB of its largest descendant process, its stdout)."""
+    """Run ``command``; return (seconds, peak RSS in MB of its largest descendant process, its stdout).
+    Its CPU seconds go to :data:`CPU_SECONDS` (a machine's load changes them far less than wall time)."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", _MEASURE, *command], cwd=cwd, check=True, capture_output=True,
                             text=True, env={**os.environ, "MPLBACKEND": "Agg", "COURSE_DIR": str(cwd), **env})
-    output, _, peak = result.stdout.rstrip().rpartition("\n")
+    output, _, last = result.stdout.rstrip().rpartition("\n")
+    cpu, peak = last.split()
+    CPU_SECONDS[cwd] = float(cpu)
     return time.perf_counter() - started, int(peak) / 1024, output
 
 
@@ -154,21 +161,22 @@ def main(argv: list[str] | None = None) -> int:
             exec_s, exec_mb, exec_out = timed(ours_command, execd, COURSE_KERNEL_START="exec")
         a, b, c = scores(ours), scores(stock), scores(plain)
         differ = sorted(s for s in a if abs(a[s] - b.get(s, -1)) > 1e-9)
-        print(f"{'tool':<40} {'seconds':>8} {'s/submission':>13} {'peak MB':>8}")
-        rows = [("nbgrader autograde (stock)", stock_s, stock_mb),
-                (f"course autograde --jobs {args.jobs}", ours_s, ours_mb),
-                (f"course autograde --jobs {args.jobs}, no sandbox", plain_s, plain_mb)]
+        print(f"{'tool':<40} {'seconds':>8} {'s/submission':>13} {'peak MB':>8} {'CPU s':>8}")
+        rows = [("nbgrader autograde (stock)", stock_s, stock_mb, CPU_SECONDS[stock]),
+                (f"course autograde --jobs {args.jobs}", ours_s, ours_mb, CPU_SECONDS[ours]),
+                (f"course autograde --jobs {args.jobs}, no sandbox", plain_s, plain_mb, CPU_SECONDS[plain])]
         if args.compare_exec:
-            rows.append((f"course autograde --jobs {args.jobs}, exec start", exec_s, exec_mb))
-        for tool, seconds, megabytes in rows:
-            print(f"{tool:<40} {seconds:>8.1f} {seconds / args.students:>13.2f} {megabytes:>8.0f}")
+            rows.append((f"course autograde --jobs {args.jobs}, exec start", exec_s, exec_mb, CPU_SECONDS[execd]))
+        for tool, seconds, megabytes, cpu in rows:
+            print(f"{tool:<40} {seconds:>8.1f} {seconds / args.students:>13.2f} {megabytes:>8.0f} {cpu:>8.1f}")
         print(f"speed-up over stock nbgrader: {stock_s / ours_s:.2f}x; scores identical: "
               f"{'yes' if not differ else 'no: ' + ', '.join(differ)}")
         print(f"sandbox overhead: {(ours_s - plain_s) / args.students:+.2f} s per submission "
               f"({ours_s / plain_s - 1:+.0%}); scores with and without it identical: {'yes' if a == c else 'no'}")
         if args.compare_exec:
             e = scores(execd)
-            print(f"fork over exec kernel start: {exec_s / ours_s:.2f}x; scores identical: {'yes' if e == a else 'no'}")
+            print(f"fork over exec kernel start: {exec_s / ours_s:.2f}x in wall time, "
+                  f"{CPU_SECONDS[execd] / CPU_SECONDS[ours]:.2f}x in CPU time; scores identical: {'yes' if e == a else 'no'}")
         print(f"course autograde {_peak_line(ours_out)}")
         measured = json.loads(stock_json.read_text())
         stock_stages = {k: v / max(1, measured["notebooks"]) for k, v in measured["seconds"].items()}
