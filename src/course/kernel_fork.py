@@ -95,7 +95,7 @@ class Zygote:
         try:
             self.process = subprocess.Popen([sys.executable, "-m", "course.zygote", str(theirs.fileno())],
                                             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
-                                            cwd="/", close_fds=True)
+                                            cwd="/", close_fds=True, start_new_session=True)
         except OSError as error:
             ours.close()
             shutil.rmtree(self.home, ignore_errors=True)

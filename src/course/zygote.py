@@ -252,7 +252,6 @@ class Server:
     def serve(self) -> None:
         signal.set_wakeup_fd(self._wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C is for the grader
         gc.collect()
         _send(self.control, {"ready": os.getpid()})
         try:
@@ -279,6 +278,7 @@ class Server:
 
 
 def main(argv: list[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C is for the grader, which closes the socket
     if len(argv) != 2:
         sys.exit("usage: python -m course.zygote FD (started by the grader)")
     control = socket.socket(fileno=int(argv[1]))
@@ -290,6 +290,8 @@ def main(argv: list[str]) -> None:
         sys.stderr.write(f"course zygote: not preloaded (imported by each kernel instead): {', '.join(failed)}\n")
     try:
         Server(control).serve()
+    except OSError:
+        pass  # the grader went away mid-message: its kernels are killed all the same
     finally:
         home = os.environ.get("HOME", "")
         if os.path.basename(home).startswith(HOME_PREFIX):  # the private home the grader made for it
