@@ -149,10 +149,10 @@ def test_autograde_benchmark_runs_all_three_graders(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr[-3000:]
     out = completed.stdout
     rows = re.findall(r"^(nbgrader autograde \(stock\)|course autograde --jobs 2(?:, no sandbox)?)\s+([\d.]+)\s+"
-                      r"([\d.]+)\s+(\d+)$", out, flags=re.MULTILINE)
+                      r"([\d.]+)\s+(\d+)\s+([\d.]+)$", out, flags=re.MULTILINE)
     assert [r[0] for r in rows] == ["nbgrader autograde (stock)", "course autograde --jobs 2",
                                     "course autograde --jobs 2, no sandbox"], out
-    assert all(float(r[1]) > 0 and int(r[3]) > 0 for r in rows)
+    assert all(float(r[1]) > 0 and int(r[3]) > 0 and float(r[4]) > 0 for r in rows)  # seconds, MB, CPU s
     assert re.search(r"speed-up over stock nbgrader: [\d.]+x; scores identical: yes", out), out
     assert re.search(r"sandbox overhead: [+-][\d.]+ s per submission .*identical: yes", out), out
     assert re.search(r"peak memory: grader \d+ MB, each worker up to \d+ MB, largest kernel \d+ MB", out), out
