@@ -185,3 +185,35 @@ def test_exec_mode_is_kept(monkeypatch):
     monkeypatch.setenv(kernel_fork.KERNEL_START_ENV, "spawn")
     with pytest.raises(ValueError, match="fork' or 'exec"):
         kernel_fork.kernel_start_mode()
+
+
+@pytest.mark.skipif(not SUPPORT.namespaces, reason="this machine's sandbox cannot hide folders")
+def test_a_pythonpath_checkout_the_kernel_cannot_see_is_not_preloaded(tmp_path, monkeypatch):
+    """A copy of hwlib on $PYTHONPATH outside the Python installation: the sandbox hides it from
+    the kernel, so the zygote must not preload it either (else ``hwlib.cifar``, never preloaded,
+    cannot be found later). Both starts must import the same hwlib."""
+    import shutil
+
+    import hwlib
+
+    shadow = tmp_path / "checkout"
+    shutil.copytree(Path(hwlib.__file__).parent, shadow / "hwlib", ignore=shutil.ignore_patterns("__pycache__"))
+    pythonpath = os.pathsep.join(p for p in (str(shadow), os.environ.get("PYTHONPATH", "")) if p)
+    source = "import hwlib, hwlib.cifar, hwlib.checks\nprint(hwlib.__file__, hwlib.cifar.__file__, hwlib.checks.__file__)"
+    seen = {}
+    for mode in ("exec", "fork"):
+        monkeypatch.setenv(kernel_fork.KERNEL_START_ENV, mode)
+        notebook = _notebook(source)
+        with Sandbox() as box:
+            box.work.mkdir()
+            session = KernelSession(notebook, box, cell_timeout=60, env={**_kernel_env(), "PYTHONPATH": pythonpath})
+            session.start()
+            try:
+                assert getattr(session.client.km.provisioner, "forked", False) == (mode == "fork")
+                outcome = session.run(0)
+                assert outcome.status == "ok", (mode, notebook.cells[0].outputs)
+                seen[mode] = notebook.cells[0].outputs[-1]["text"].split()
+            finally:
+                session.stop()
+    assert seen["fork"] == seen["exec"]
+    assert not any(path.startswith(str(shadow)) for path in seen["fork"])

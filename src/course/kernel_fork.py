@@ -81,8 +81,9 @@ class ZygoteError(RuntimeError):
 class Zygote:
     """One running :mod:`course.zygote` process and its control socket."""
 
-    def __init__(self, startup: dict[str, str]) -> None:
+    def __init__(self, startup: dict[str, str], import_roots: tuple[str, ...] | None = None) -> None:
         self.startup = dict(startup)
+        self.import_roots = import_roots
         self.home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX))
         from course.sandbox import _seed_matplotlib_cache
 
@@ -93,7 +94,8 @@ class Zygote:
                "TMPDIR": str(self.home)}
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", "course.zygote", str(theirs.fileno())],
+            roots = [] if import_roots is None else [json.dumps(list(import_roots))]
+            self.process = subprocess.Popen([sys.executable, "-m", "course.zygote", str(theirs.fileno()), *roots],
                                             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
                                             cwd="/", close_fds=True, start_new_session=True)
         except OSError as error:
@@ -201,10 +203,23 @@ _zygote_lock = threading.Lock()
 _failures = 0
 
 
-def zygote_for(startup: dict[str, str]) -> Zygote:
-    """This process's zygote for ``startup`` environment, started (again) when needed."""
+def import_roots(config: dict | None) -> tuple[str, ...] | None:
+    """The folders a kernel in sandbox ``config`` can import from (None: whatever the environment
+    says). A sandbox that hides the file system shows the kernel only the Python installation
+    (:func:`course.sandbox._python_paths`): a module the zygote imported from anywhere else (a
+    ``$PYTHONPATH`` checkout) would be a file the kernel cannot see, so the zygote imports only
+    from these, as an exec-started kernel in that sandbox would."""
+    if not config or not config.get("namespaces"):
+        return None
+    from course.sandbox import _python_paths
+
+    return tuple(_python_paths())
+
+
+def zygote_for(startup: dict[str, str], roots: tuple[str, ...] | None = None) -> Zygote:
+    """This process's zygote for ``startup`` environment and import ``roots``, started (again) when needed."""
     global _failures
-    key = (os.getpid(), frozenset(startup.items()))
+    key = (os.getpid(), frozenset(startup.items()), roots)
     with _zygote_lock:
         zygote = _zygotes.get(key)
         if zygote is not None and not zygote.dead:
@@ -215,7 +230,7 @@ def zygote_for(startup: dict[str, str]) -> Zygote:
         if _failures >= MAX_FAILURES:
             raise ZygoteError(f"the zygote failed {_failures} times in this process")
         try:
-            zygote = Zygote(startup)
+            zygote = Zygote(startup, roots)
         except ZygoteError:
             _failures += 1
             raise
@@ -267,7 +282,7 @@ class ForkProvisioner(LocalProvisioner):
             log.warning("course: kernel command %s cannot be forked; starting it by exec", cmd[len(self.exec_prefix):][:3])
             return await super().launch_kernel(cmd, **kwargs)
         try:
-            zygote = zygote_for(startup_env(request["env"]))
+            zygote = zygote_for(startup_env(request["env"]), import_roots(request["config"]))
             pid, pidfd = zygote.spawn(request)
         except ZygoteError as error:
             log.warning("course: kernel fork failed (%s); starting the kernel by exec", error)

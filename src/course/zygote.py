@@ -104,6 +104,21 @@ def preload() -> list[str]:
     return failed
 
 
+def restrict_imports(roots: list[str]) -> None:
+    """Keep only the ``sys.path`` entries under ``roots``: the folders the sandboxed kernel can see.
+
+    An exec-started kernel in a sandbox that hides the file system finds nothing in a
+    ``$PYTHONPATH`` folder outside them; a module preloaded from there would leave the kernel
+    with a package whose other files it cannot read (``No module named 'hwlib.cifar'``).
+    """
+    def visible(entry: str) -> bool:
+        path = os.path.realpath(entry or ".")
+        return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+    sys.path[:] = [entry for entry in sys.path if visible(entry)]
+    sys.path_importer_cache.clear()
+
+
 def _send(control: socket.socket, message: dict, fds: list[int] = ()) -> None:
     data = json.dumps(message).encode()
     if fds:
@@ -279,12 +294,14 @@ class Server:
 
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C is for the grader, which closes the socket
-    if len(argv) != 2:
-        sys.exit("usage: python -m course.zygote FD (started by the grader)")
+    if len(argv) not in (2, 3):
+        sys.exit("usage: python -m course.zygote FD [IMPORT_ROOTS_JSON] (started by the grader)")
     control = socket.socket(fileno=int(argv[1]))
     os.set_inheritable(control.fileno(), False)
     if not sys.flags.safe_path and sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as ipykernel_launcher does; the kernel's shell puts its own entry back
+    if len(argv) == 3:
+        restrict_imports(json.loads(argv[2]))
     failed = preload()
     if failed:
         sys.stderr.write(f"course zygote: not preloaded (imported by each kernel instead): {', '.join(failed)}\n")
