@@ -217,3 +217,17 @@ def test_a_pythonpath_checkout_the_kernel_cannot_see_is_not_preloaded(tmp_path, 
                 session.stop()
     assert seen["fork"] == seen["exec"]
     assert not any(path.startswith(str(shadow)) for path in seen["fork"])
+
+
+def test_a_forked_kernels_peak_memory_reaches_the_grader():
+    """Forked kernels are the zygote's children, not the grader's: their peak comes back with their exit."""
+    notebook = _notebook("import numpy as np\nblock = np.ones(300 * 2**20 // 8)\nprint(block.nbytes)")
+    with Sandbox() as box:
+        box.work.mkdir()
+        session = KernelSession(notebook, box, cell_timeout=60, env=_kernel_env())
+        session.start()
+        try:
+            assert session.run(0).status == "ok"
+        finally:
+            session.stop()
+    assert kernel_fork.largest_forked_kernel_mb() >= 300

@@ -38,6 +38,7 @@ import nbformat
 
 from course import kernel_data, sandbox
 from course.calibration import GRADER_SLOW
+from course.kernel_fork import largest_forked_kernel_mb
 from course.paths import ASSIGNMENT
 from course.pipeline import STAGES, Limits, NotebookResult, grade_notebook_file
 from course.progress import ClassProgress
@@ -243,7 +244,8 @@ def _grade_job(args: tuple) -> NotebookResult:
                                 reason=f"could not be graded: {type(error).__name__}: {error} "
                                        f"(at {Path(where.filename).name}:{where.lineno}); {RETRY_NOTE}")
     result.grader_peak_mb = _peak_mb(resource.RUSAGE_SELF)
-    result.kernel_peak_mb = _peak_mb(resource.RUSAGE_CHILDREN)  # kernels are this worker's children
+    # exec-started kernels are this worker's children, forked ones the zygote's
+    result.kernel_peak_mb = max(_peak_mb(resource.RUSAGE_CHILDREN), largest_forked_kernel_mb())
     return result
 
 

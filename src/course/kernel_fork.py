@@ -74,6 +74,23 @@ def startup_env(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k in STARTUP_NAMES or k.startswith(STARTUP_PREFIXES)}
 
 
+_largest_kernel_kb = 0
+_peak_lock = threading.Lock()
+
+
+def _record_peak(kilobytes: int) -> None:
+    global _largest_kernel_kb
+    with _peak_lock:
+        _largest_kernel_kb = max(_largest_kernel_kb, kilobytes)
+
+
+def largest_forked_kernel_mb() -> float:
+    """The largest peak resident memory (MB) of the forked kernels this process has seen end:
+    they are the zygote's children, so ``RUSAGE_CHILDREN`` of the grader does not count them."""
+    with _peak_lock:
+        return _largest_kernel_kb / 1024
+
+
 class ZygoteError(RuntimeError):
     """The zygote could not start, died, or could not fork."""
 
@@ -132,6 +149,7 @@ class Zygote:
                 return
             message = json.loads(data)
             if "exit" in message:
+                _record_peak(int(message.get("peak_kb", 0)))
                 with self._exited:
                     self._exits[int(message["exit"])] = int(message["code"])
                     self._exited.notify_all()

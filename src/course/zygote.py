@@ -22,8 +22,8 @@ Protocol (one JSON object per message):
   "argv": [ipykernel arguments], "cwd": folder}}``; reply ``{"spawned": pid}`` with a
   pidfd of the child attached (SCM_RIGHTS), or ``{"error": text}``;
 * grader -> zygote ``{"modules": null}``; reply ``{"modules": [names in sys.modules]}`` (tests);
-* zygote -> grader ``{"exit": pid, "code": returncode}`` when a child ends (negative:
-  killed by that signal), after the zygote reaped it.
+* zygote -> grader ``{"exit": pid, "code": returncode, "peak_kb": maximum resident set}`` when
+  a child ends (negative: killed by that signal), after the zygote reaped it.
 
 When the control socket closes (the grader is gone) the zygote kills its children and exits.
 """
@@ -245,14 +245,14 @@ class Server:
     def reap(self) -> None:
         while self.children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 self.children.clear()
                 return
             if pid == 0:
                 return
             self.children.discard(pid)
-            _send(self.control, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+            _send(self.control, {"exit": pid, "code": os.waitstatus_to_exitcode(status), "peak_kb": usage.ru_maxrss})
 
     def kill_children(self) -> None:
         for pid in list(self.children):
