@@ -344,3 +344,28 @@ def test_timed_cases_count_computing_not_waiting_for_a_slow_grader(tmp_path, mon
     # the notebook's own-time budget does not count the grader's slowness either
     assert server.serving_seconds_total() >= 40 * 0.03
     assert thread.seconds >= 0.5 and child.seconds >= 0.5, (thread.seconds, child.seconds)
+
+
+def test_a_closed_server_leaves_no_thread_holding_its_cases(tmp_path, monkeypatch):
+    """A grading worker lives for the whole class: every notebook's server, with its cases and
+    answers (some 70 MB for notebook 4), must be freed when the notebook is done."""
+    import gc
+    import threading
+    import time
+    import weakref
+
+    rng = np.random.default_rng(0)
+    namespace = {"fc_forward": fc_forward, "fc_backward": fc_backward}
+    before = set(threading.enumerate())
+    monkeypatch.chdir(tmp_path)
+    with probe.ProbeServer(tmp_path, [_fc_case(rng)], lambda key: REFERENCE) as server:
+        kernel_runner.probe(probe.SOCKET_NAME, 20.0, namespace)
+        assert len(server.executions()) == 1
+    alive = weakref.ref(server)
+    del server
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t.name for t in set(threading.enumerate()) - before]
+    assert alive() is None, "something still holds the closed server"

@@ -191,6 +191,7 @@ class ProbeServer:
         self.lock = threading.Lock()
         self.classes: dict[str, dict[str, Any]] = {}
         self.sock: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
 
     # -- lifecycle
 
@@ -200,15 +201,23 @@ class ProbeServer:
         self.sock.bind(str(self.path))
         os.chmod(self.path, 0o777)  # the kernel runs as another user
         self.sock.listen(8)
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, name="course-probe-accept", daemon=True)
+        self._acceptor.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self.sock is not None:
+            try:  # closing alone does not wake a thread blocked in accept(): it would keep this
+                self.sock.shutdown(socket.SHUT_RDWR)  # server (every case and answer) alive
+            except OSError:
+                pass
             try:
                 self.sock.close()
             except OSError:
                 pass
+        if self._acceptor is not None:
+            self._acceptor.join(timeout=5)
+            self._acceptor = None
         self.path.unlink(missing_ok=True)
 
     @property
