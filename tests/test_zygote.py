@@ -67,10 +67,13 @@ def _inode(link: str) -> str:
     return link.split("[", 1)[1].rstrip("]") if "[" in link else link
 
 
-def _zygote() -> kernel_fork.Zygote:
+def _zygote(session: KernelSession) -> kernel_fork.Zygote:
+    """The zygote that forked ``session``'s kernel (other tests in this process may have their own,
+    started with another environment)."""
+    zygote = session.client.km.provisioner._zygote
     live = [z for key, z in kernel_fork._zygotes.items() if key[0] == os.getpid() and not z.dead]
-    assert len(live) == 1, "one zygote per grading process"
-    return live[0]
+    assert zygote is not None and zygote in live
+    return zygote
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +97,7 @@ def test_forked_kernel_is_sandboxed_and_starts_clean(tmp_path):
                 provisioner = session.client.km.provisioner
                 assert isinstance(provisioner, kernel_fork.ForkProvisioner) and provisioner.forked
                 report = _report(session, 0)
-                zygote = _zygote()
+                zygote = _zygote(session)
                 assert report["pid"] == session.pid == provisioner.pid != zygote.pid
                 assert os.getpgid(session.pid) == session.pid  # its own process group, signalled as one
                 assert Path(f"/proc/{session.pid}/status").read_text().count(f"PPid:\t{zygote.pid}\n") == 1
@@ -157,8 +160,8 @@ def test_zygote_holds_no_course_module_and_a_dead_zygote_is_replaced(caplog):
         box.work.mkdir()
         session = KernelSession(notebook, box, cell_timeout=30, env=_kernel_env())
         session.start()
+        zygote = _zygote(session)
         session.stop()
-        zygote = _zygote()
         modules = zygote.modules()
         assert "numpy" in modules and "ipykernel.kernelapp" in modules and "matplotlib.pyplot" in modules
         course = sorted(m for m in modules if m == "course" or m.startswith("course."))
@@ -172,7 +175,7 @@ def test_zygote_holds_no_course_module_and_a_dead_zygote_is_replaced(caplog):
         try:
             assert "died" in caplog.text
             assert session.run(0).status == "ok" and notebook.cells[0].outputs[-1]["text"] == "2\n"
-            assert _zygote().pid != zygote.pid
+            assert _zygote(session).pid != zygote.pid
         finally:
             session.stop()
 
