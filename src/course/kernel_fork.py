@@ -231,7 +231,7 @@ def import_roots(config: dict | None) -> tuple[str, ...] | None:
         return None
     from course.sandbox import _python_paths
 
-    return tuple(_python_paths())
+    return _python_paths()
 
 
 def zygote_for(startup: dict[str, str], roots: tuple[str, ...] | None = None) -> Zygote:

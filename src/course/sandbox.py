@@ -79,9 +79,11 @@ class Support:
     note: str = ""
 
 
-def _python_paths() -> list[str]:
+@lru_cache(maxsize=1)
+def _python_paths() -> tuple[str, ...]:
     """Folders the kernel's interpreter needs: prefixes, the standard library, site-packages and
-    the folders ``.pth`` files add (an editable install's ``src/``). Not the grader's own sys.path[0]."""
+    the folders ``.pth`` files add (an editable install's ``src/``). Not the grader's own sys.path[0].
+    Read once per process (every kernel start asks)."""
     import site
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
@@ -94,7 +96,7 @@ def _python_paths() -> list[str]:
                 if line.startswith("/") and os.path.isdir(line.strip()):
                     paths.add(line.strip())
     found = {p for p in paths if os.path.exists(p)}
-    return sorted(found | {os.path.realpath(p) for p in found})
+    return tuple(sorted(found | {os.path.realpath(p) for p in found}))
 
 
 #: Top-level folders a kernel keeps seeing: the operating system and package stores, nothing a
@@ -203,7 +205,7 @@ class Sandbox:
         return {
             "uid": self.uid, "gid": self.uid, "chown": [str(self.work), str(self.kernel_dir), home],
             "namespaces": self.support.namespaces and self.policy.isolate,
-            "hide": self._hide, "expose_rw": [str(self.root)], "expose_ro": _python_paths() + self._read_only,
+            "hide": self._hide, "expose_rw": [str(self.root)], "expose_ro": [*_python_paths(), *self._read_only],
             "cwd": str(self.work), "limits": limits,
             "env": {"HOME": home, "IPYTHONDIR": f"{home}/.ipython", "MPLCONFIGDIR": f"{home}/.matplotlib",
                     "XDG_CACHE_HOME": f"{home}/.cache", "XDG_CONFIG_HOME": f"{home}/.config",
