@@ -86,17 +86,20 @@ class WorkerKiller(threading.Thread):
                     if len(keys) != 1 or not kernel.is_running():
                         continue  # the notebook ended meanwhile: wait for the next one
                     sandbox = _sandbox_of(kernel)
+                    if sandbox is None:
+                        continue  # a forked kernel not yet in its sandbox: look again at the next poll
                     os.kill(pid, signal.SIGKILL)
                     self.killed = (keys[0], pid)
                     psutil.wait_procs([psutil.Process(pid)], timeout=30)
-                    if sandbox is not None:  # a lost machine takes its folders with it; this one is still here
-                        shutil.rmtree(sandbox, ignore_errors=True)
+                    shutil.rmtree(sandbox, ignore_errors=True)  # a lost machine takes its folders with it
                     return
                 time.sleep(self.poll)
 
 
 def _grading_kernel(worker_pid: int):
-    """The ipykernel process a worker started (its sandbox launcher becomes the kernel), or None."""
+    """The kernel process a worker started, or None: by exec, the process whose command runs
+    ipykernel (its sandbox launcher becomes the kernel); by fork, a child of the worker's zygote
+    (it keeps the zygote's command line)."""
     import psutil
 
     try:
@@ -105,23 +108,28 @@ def _grading_kernel(worker_pid: int):
         return None
     for child in children:
         try:
-            if any("ipykernel" in part for part in child.cmdline()):
+            command = child.cmdline()
+            if any("ipykernel" in part for part in command):
                 return child
+            if "course.zygote" in command and child.ppid() != worker_pid:
+                return child  # a forked kernel: the zygote (the worker's child) is its parent
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return None
 
 
 def _sandbox_of(kernel) -> Path | None:
-    """The sandbox folder of a kernel process (its connection file is ``SANDBOX/kernel/connection-N.json``)."""
+    """The sandbox folder of a kernel process: its connection file is ``SANDBOX/kernel/connection-N.json``
+    (an exec-started kernel's ``-f``), and it runs in ``SANDBOX/work``."""
     try:
         arguments = kernel.cmdline()
+        for flag, value in zip(arguments, arguments[1:]):
+            if flag == "-f" and Path(value).parent.name == "kernel":
+                return Path(value).parents[1]
+        folder = Path(kernel.cwd())
     except Exception:
         return None
-    for flag, value in zip(arguments, arguments[1:]):
-        if flag == "-f" and Path(value).parent.name == "kernel":
-            return Path(value).parents[1]
-    return None
+    return folder.parent if folder.name == "work" and folder.parent.name.startswith("sandbox-") else None
 
 
 def _executing_keys(dask_worker) -> list[str]:

@@ -42,6 +42,7 @@ from hwlib.affine import (FitLogger, affine_fit_explorer, load_correspondences, 
                           plot_fit, plot_fit_losses, show_animation)
 from hwlib.checks import expect_close, expect_gradcheck, expect_true, passed, run
 from hwlib.gradcheck import CheckRow, GradCheckReport, numeric_gradient_array, rel_error
+from hwlib.runtime import is_autograding
 
 # %matplotlib inline
 np.set_printoptions(precision=4, suppress=True)
@@ -443,7 +444,9 @@ print(f"S =\n{S_best}\nt = {t_best}\nfinal loss = {best_loss:.3g} (target 1e-4)"
 plot_fit_losses(best_logger, path=FIGURES / "affine_fit_loss.png");
 
 # %% nbgrader={"grade": false, "grade_id": "best_fit_animation", "locked": true, "schema_version": 3, "solution": false}
-gif_path = make_fit_animation(best_logger, P, P_prime, FIGURES / "affine_fit.gif", fps=10, max_frames=40)
+# While autograding, 8 slower frames instead of 40: a frame costs about 0.08 CPU-s, and nothing here is graded.
+frames, fps = (8, 3) if is_autograding() else (40, 10)
+gif_path = make_fit_animation(best_logger, P, P_prime, FIGURES / "affine_fit.gif", fps=fps, max_frames=frames)
 print(f"saved {gif_path}")
 show_animation(gif_path)
 

@@ -213,7 +213,10 @@ def _job(args: tuple) -> NotebookResult:
 
 def _interrupt_job(signum: int, frame: object) -> None:
     """Ctrl-C in a worker: stop the job; what the worker prints while it cleans up is not shown
-    (the interrupted command reports once, in the main process)."""
+    (the interrupted command reports once, in the main process). Only the first Ctrl-C counts: a
+    second one (the terminal's and :func:`_stop_workers`'s) would cut the clean-up of the job's
+    kernel and sandbox short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
@@ -348,7 +351,9 @@ def _stop_workers(pool: object) -> None:
     killed = [process for process in processes if process.is_alive()]
     for process in killed:
         process.kill()
-    if killed and getattr(pool, "_course_dir", None):
+    for process in killed:
+        process.join(5.0)
+    if getattr(pool, "_course_dir", None):  # what a killed worker, or a kernel outliving its worker, left
         _remove_sandboxes_of(pool._course_dir)  # type: ignore[attr-defined]
 
 

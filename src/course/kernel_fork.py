@@ -2,10 +2,10 @@
 
 ``$COURSE_KERNEL_START`` chooses how a grading kernel starts:
 
-* ``fork`` (opt-in): a fork of :mod:`course.zygote`, a Python that already imported
+* ``fork`` (default): a fork of :mod:`course.zygote`, a Python that already imported
   ipykernel, numpy and matplotlib; the child enters the same sandbox as the exec path
   (:func:`course.sandbox_exec.enter`) before it runs ipykernel;
-* ``exec`` (default): ``python -m course.sandbox_exec CONFIG -- python -m ipykernel_launcher ...``,
+* ``exec``: ``python -m course.sandbox_exec CONFIG -- python -m ipykernel_launcher ...``,
   a whole new interpreter per kernel.
 
 One zygote per grading process (and per interpreter start-up environment), started at the
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 #: Environment variable choosing the kernel start (``fork`` or ``exec``).
 KERNEL_START_ENV = "COURSE_KERNEL_START"
-DEFAULT_KERNEL_START = "exec"  # fork is opt-in until its open items are done (ARCHITECTURE.md)
+DEFAULT_KERNEL_START = "fork"
 
 #: Environment read when the interpreter or a preloaded library starts (not when a kernel runs):
 #: a kernel forks only from a zygote started with the same values.
