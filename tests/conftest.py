@@ -11,11 +11,12 @@ cache (``$HWLIB_DATA_DIR``).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import http.server
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -156,3 +157,30 @@ def data_cache(tmp_path, monkeypatch) -> Path:
     for name in ("HWLIB_CIFAR10", "HWLIB_MNIST", "NBGRADER_EXECUTION", "HWLIB_AUTOGRADE"):
         monkeypatch.delenv(name, raising=False)
     return cache
+
+
+@pytest.fixture(scope="session")
+def gradescope_root(tmp_path_factory) -> Callable[[Path, Path], Path]:
+    """``give(zip_path, root)``: container root ``root`` for :func:`course.gradescope.run_local`,
+    with this test run's one Gradescope virtualenv. The first call runs the zip's ``setup.sh``
+    for real (about a minute); every later one, in any xdist worker, links to its result. The
+    virtualenv holds only the kit, the same in every zip built from this checkout."""
+    from course.gradescope import install
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent / f"gradescope-{run}" if run else base / "gradescope"  # xdist: one per run
+
+    def give(zip_path: Path, root: Path) -> Path:
+        root.mkdir(parents=True, exist_ok=True)
+        shared.mkdir(exist_ok=True)
+        venv = shared / "root" / "venv"
+        with open(shared / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (venv / "bin" / "course").exists():
+                install(zip_path, shared / "root")
+        if not (root / "venv").exists():
+            (root / "venv").symlink_to(venv)
+        return root
+
+    return give

@@ -144,13 +144,14 @@ def test_gradescope_results_have_one_maximum_and_say_what_was_ignored(demo):
     assert all(t["output"].startswith("passed") for t in full["tests"])
 
 
-def test_gradescope_zip_gives_the_same_scores(demo, tmp_path):
+def test_gradescope_zip_gives_the_same_scores(demo, tmp_path, gradescope_root):
     zip_path = tmp_path / "autograder.zip"
     _course("gradescope", "build", "--output", str(zip_path),
             *([] if os.environ.get("HWLIB_CIFAR10") else ["--without-data"]), cwd=demo)
     from course.gradescope import run_local
 
-    result = run_local(zip_path, demo / "submitted" / "buggy" / ASSIGNMENT, keep=tmp_path / "root")
+    root = gradescope_root(zip_path, tmp_path / "root")
+    result = run_local(zip_path, demo / "submitted" / "buggy" / ASSIGNMENT, keep=root)
     report = json.loads((demo / "autograded" / "buggy" / ASSIGNMENT / "grading_report.json").read_text())
     assert result["score"] == pytest.approx(sum(n["score"] for n in report["notebooks"].values()))
     names = {t["name"] for t in result["tests"]}

@@ -74,16 +74,15 @@ def test_course_autograde_scores_the_same_under_load(course):
     assert loaded == idle
 
 
-def test_gradescope_zip_scores_the_same_under_load(course, tmp_path):
+def test_gradescope_zip_scores_the_same_under_load(course, tmp_path, gradescope_root):
     from course.gradescope import build, run_local
 
     root, course_dir, submission = course
     zip_path = build(course_dir, root / "autograder.zip")
     started = time.monotonic()
-    idle = run_local(zip_path, submission, keep=tmp_path / "idle")
+    idle = run_local(zip_path, submission, keep=gradescope_root(zip_path, tmp_path / "idle"))
     idle_seconds = time.monotonic() - started
-    (tmp_path / "loaded").mkdir()
-    (tmp_path / "loaded" / "venv").symlink_to(tmp_path / "idle" / "venv")  # setup.sh's install, shared
+    gradescope_root(zip_path, tmp_path / "loaded")
     with saturated():
         started = time.monotonic()
         loaded = run_local(zip_path, submission, keep=tmp_path / "loaded")

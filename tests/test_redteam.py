@@ -207,14 +207,13 @@ def test_batch_stays_intact(course, autograded):
 
 
 @pytest.fixture(scope="module")
-def gradescope_runs(course, tmp_path_factory):
-    """Every case of ``ZIP_CASES`` through the Gradescope zip, run locally (one shared virtualenv,
-    two at a time)."""
+def gradescope_runs(course, tmp_path_factory, gradescope_root):
+    """Every case of ``ZIP_CASES`` through the Gradescope zip, run locally (the test run's one
+    virtualenv, two at a time)."""
     from course.gradescope import build, run_local
 
     zip_path = build(course.course_dir, course.root / "autograder.zip")
-    roots = {a.name: tmp_path_factory.mktemp(f"gs-{a.name}") for a in ZIP_CASES}
-    first = roots[ZIP_CASES[0].name]
+    roots = {a.name: gradescope_root(zip_path, tmp_path_factory.mktemp(f"gs-{a.name}")) for a in ZIP_CASES}
     submissions = {}
     for attack in ZIP_CASES:
         root = roots[attack.name]
@@ -228,17 +227,12 @@ def gradescope_runs(course, tmp_path_factory):
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        results = {ZIP_CASES[0].name: run_local(zip_path, submissions[ZIP_CASES[0].name], keep=first)}
-        for root in roots.values():
-            if root != first:
-                (root / "venv").symlink_to(first / "venv")
-
         def one(attack: Attack) -> tuple[str, dict]:
             return attack.name, run_local(zip_path, submissions[attack.name], keep=roots[attack.name])
 
         started = time.monotonic()
         with ThreadPoolExecutor(2) as pool:
-            results.update(dict(pool.map(one, ZIP_CASES[1:])))
+            results = dict(pool.map(one, ZIP_CASES))
         seconds = time.monotonic() - started
     finally:
         for key, value in saved.items():

@@ -369,8 +369,16 @@ def run_local(zip_path: Path, submission: Path, *, keep: Path | None = None,
             print(f"removed the temporary container root {root} (pass --keep FOLDER to keep it)")
 
 
-def _run_in(root: Path, zip_path: Path, submission: Path, memory_mb: int | None, memory_cgroup: Any) -> dict[str, Any]:
-    """:func:`run_local` inside the container root ``root``."""
+def _container_env(root: Path) -> dict[str, str]:
+    """The environment of ``setup.sh`` and ``run_autograder`` in container root ``root``."""
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSE_LOCAL_RUN": "1"}
+    for variable in ("COURSE_DIR", "COURSE_AUTOGRADER_DIR", "COURSE_SOURCE_DIR", "VIRTUAL_ENV"):
+        env.pop(variable, None)
+    return env
+
+
+def _unpack(zip_path: Path, root: Path) -> Path:
+    """Unpack the zip into ``root/source`` (Gradescope's ``/autograder/source``); returns that folder."""
     source = root / "source"
     source.mkdir(parents=True, exist_ok=True)
     try:
@@ -379,15 +387,26 @@ def _run_in(root: Path, zip_path: Path, submission: Path, memory_mb: int | None,
     except (zipfile.BadZipFile, OSError) as error:
         raise ValueError(f"{zip_path} is not a readable autograder zip ({error}): build it again with "
                          f"`course gradescope build`") from None
-    shutil.copy2(source / "run_autograder", root / "run_autograder")
+    return source
+
+
+def install(zip_path: Path, root: Path) -> Path:
+    """Gradescope's image build: unpack the zip under container root ``root`` and run its
+    ``setup.sh`` unless ``root/venv`` already holds the kit. Returns the virtualenv."""
+    source = _unpack(zip_path, root)
+    if not (root / "venv" / "bin" / "course").exists():
+        subprocess.run(["bash", str(source / "setup.sh")], env=_container_env(root), check=True)
+    return root / "venv"
+
+
+def _run_in(root: Path, zip_path: Path, submission: Path, memory_mb: int | None, memory_cgroup: Any) -> dict[str, Any]:
+    """:func:`run_local` inside the container root ``root``."""
+    install(zip_path, root)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
     if (root / "submission").exists():
         shutil.rmtree(root / "submission")
     shutil.copytree(submission, root / "submission")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSE_LOCAL_RUN": "1"}
-    for variable in ("COURSE_DIR", "COURSE_AUTOGRADER_DIR", "COURSE_SOURCE_DIR", "VIRTUAL_ENV"):
-        env.pop(variable, None)
-    if not (root / "venv" / "bin" / "course").exists():
-        subprocess.run(["bash", str(source / "setup.sh")], env=env, check=True)
+    env = _container_env(root)
     with memory_cgroup(memory_mb) if memory_mb else contextlib.nullcontext() as group:
         subprocess.run(["bash", str(root / "run_autograder")], env=env, check=False,
                        preexec_fn=group.enter if group is not None else None)
