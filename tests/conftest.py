@@ -163,13 +163,16 @@ def data_cache(tmp_path, monkeypatch) -> Path:
 def gradescope_root(tmp_path_factory) -> Callable[[Path, Path], Path]:
     """``give(zip_path, root)``: container root ``root`` for :func:`course.gradescope.run_local`,
     with this test run's one Gradescope virtualenv. The first call runs the zip's ``setup.sh``
-    for real (about a minute); every later one, in any xdist worker, links to its result. The
-    virtualenv holds only the kit, the same in every zip built from this checkout."""
+    for real (about a minute); every later one, in any xdist worker (and, under ``run.sh test``,
+    in the load test after the suite), links to its result. The virtualenv holds only the kit,
+    the same in every zip built from this checkout."""
     from course.gradescope import install
 
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     base = tmp_path_factory.getbasetemp()
     shared = base.parent / f"gradescope-{run}" if run else base / "gradescope"  # xdist: one per run
+    if os.environ.get("COURSE_TEST_SHARED_DIR"):  # `run.sh test`: its suite and load test share one
+        shared = Path(os.environ["COURSE_TEST_SHARED_DIR"]) / "gradescope"
 
     def give(zip_path: Path, root: Path) -> Path:
         root.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,7 @@ AUTOGRADE_SCRIPT = SCRIPT.parent / "autograde_throughput.py"
 def test_autograde_benchmark_runs_all_three_graders(tmp_path: Path) -> None:
     """Two submissions of one notebook: the table, the speed-up, the sandbox overhead and peak memory."""
     completed = subprocess.run(
-        [sys.executable, str(AUTOGRADE_SCRIPT), "--students", "2", "--notebooks", "03_affine_fitting.ipynb",
+        [sys.executable, str(AUTOGRADE_SCRIPT), "--students", "2", "--notebooks", "02_layers.ipynb",
          "--keep", str(tmp_path / "kept")],
         capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -247,6 +247,26 @@ def test_student_html_and_javascript_are_sanitised(demo):
     assert report["notebooks"]["02_layers"]["score"] == reference["notebooks"]["02_layers"]["score"]
 
 
+def test_a_grading_worker_takes_only_the_first_ctrl_c():
+    """Ctrl-C reaches a worker twice (from the terminal and from the pool): the second must not cut
+    short the clean-up of the job's kernel and sandbox that the first one started."""
+    program = (
+        "import os, signal, time\n"
+        "from course.autograde import _interrupt_job\n"
+        "signal.signal(signal.SIGINT, _interrupt_job)\n"
+        "cleaned = False\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, during the clean-up\n"
+        "    time.sleep(0.2)\n"
+        "    cleaned = True\n"
+        "print('cleaned' if cleaned else 'cut short', flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "cleaned", (done.stdout, done.returncode)
+
+
 def test_ctrl_c_stops_autograde_quickly_and_keeps_grades(demo, tmp_path):
     import signal
     import tempfile
