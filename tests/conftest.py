@@ -168,11 +168,11 @@ def gradescope_root(tmp_path_factory) -> Callable[[Path, Path], Path]:
     the same in every zip built from this checkout."""
     from course.gradescope import install
 
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    run_shared = os.environ.get("COURSE_TEST_SHARED_DIR")  # `run.sh test`: its suite and load test
+    xdist_run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # every xdist worker of one run
     base = tmp_path_factory.getbasetemp()
-    shared = base.parent / f"gradescope-{run}" if run else base / "gradescope"  # xdist: one per run
-    if os.environ.get("COURSE_TEST_SHARED_DIR"):  # `run.sh test`: its suite and load test share one
-        shared = Path(os.environ["COURSE_TEST_SHARED_DIR"]) / "gradescope"
+    shared = (Path(run_shared) / "gradescope" if run_shared else
+              base.parent / f"gradescope-{xdist_run}" if xdist_run else base / "gradescope")
 
     def give(zip_path: Path, root: Path) -> Path:
         root.mkdir(parents=True, exist_ok=True)

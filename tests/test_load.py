@@ -82,10 +82,10 @@ def test_gradescope_zip_scores_the_same_under_load(course, tmp_path, gradescope_
     started = time.monotonic()
     idle = run_local(zip_path, submission, keep=gradescope_root(zip_path, tmp_path / "idle"))
     idle_seconds = time.monotonic() - started
-    gradescope_root(zip_path, tmp_path / "loaded")
+    loaded_root = gradescope_root(zip_path, tmp_path / "loaded")
     with saturated():
         started = time.monotonic()
-        loaded = run_local(zip_path, submission, keep=tmp_path / "loaded")
+        loaded = run_local(zip_path, submission, keep=loaded_root)
         loaded_seconds = time.monotonic() - started
 
     def scores(result: dict) -> dict:
